@@ -227,7 +227,7 @@ func TestWindowsRegistry(t *testing.T) {
 	f := &fakeOS{
 		outputs: map[string]string{
 			`reg query HKCU\Software\Microsoft\Windows\Shell\Associations\UrlAssociations\https\UserChoice /v ProgId`: "\r\nHKEY_CURRENT_USER\\...\\UserChoice\r\n    ProgId    REG_SZ    MSEdgeHTM\r\n\r\n",
-			`reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\msedge.exe /ve`:                      "\r\nHKEY_LOCAL_MACHINE\\...\\msedge.exe\r\n    (Default)    REG_SZ    C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe\r\n",
+			`reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\msedge.exe /ve`:                       "\r\nHKEY_LOCAL_MACHINE\\...\\msedge.exe\r\n    (Default)    REG_SZ    C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe\r\n",
 		},
 	}
 	if _, err := f.system("windows").Open(context.Background(), testURL); err != nil {
