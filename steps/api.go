@@ -225,9 +225,9 @@ type UserFact struct {
 	Input    string   `json:"input"`              // as given (username or email)
 	Username string   `json:"username,omitempty"` // Authentik username
 	Email    string   `json:"email,omitempty"`
-	Found    bool     `json:"found"`             // found in Authentik
-	UserID   string   `json:"userid,omitempty"`  // Proxmox userid
-	Exists   bool     `json:"exists"`            // exists in Proxmox
+	Found    bool     `json:"found"`            // found in Authentik
+	UserID   string   `json:"userid,omitempty"` // Proxmox userid
+	Exists   bool     `json:"exists"`           // exists in Proxmox
 	Groups   []string `json:"groups,omitempty"` // Proxmox groups
 	Problem  string   `json:"problem,omitempty"`
 }
