@@ -3,10 +3,11 @@
 package main
 
 import (
-	"fmt"
-	"io"
+	"context"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=...".
@@ -22,13 +23,16 @@ func version() string {
 	return "(devel)"
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "version" || args[0] == "--version") {
-		fmt.Fprintf(stdout, "pvesso %s\n", version())
-		return 0
-	}
-	fmt.Fprintln(stderr, "usage: pvesso version")
-	return 2
+func main() {
+	// The first SIGINT/SIGTERM cancels ctx: every request in flight ends and
+	// run returns exitInterrupted. stop() restores the default handler, so
+	// a second ctrl+c kills a run that does not stop.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
-
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

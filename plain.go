@@ -1,0 +1,528 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pvesso/pvesso/internal/tlstrust"
+	"github.com/pvesso/pvesso/steps"
+)
+
+// plain runs a command without the TUI: one line per step, the plan as a
+// readable diff, or one JSON document with --json (progress then goes to
+// stderr so stdout stays parseable).
+type plain struct {
+	c   *cli
+	o   *options
+	log io.Writer // progress lines
+	out jsonReport
+	// connect builds the clients (steps.Connect; tests may replace it).
+	connect func(context.Context, steps.Conn) (*steps.Clients, error)
+}
+
+// jsonReport is the --json document.
+type jsonReport struct {
+	Command string         `json:"command"`
+	OK      bool           `json:"ok"`
+	Exit    int            `json:"exit_code"`
+	Checks  []steps.Check  `json:"checks,omitempty"`
+	Plan    *steps.Plan    `json:"plan,omitempty"`
+	Applied bool           `json:"applied"`
+	Result  *steps.Result  `json:"result,omitempty"`
+	Users   []string       `json:"users,omitempty"`
+	Events  []jsonEvent    `json:"events,omitempty"`
+	Error   string         `json:"error,omitempty"`
+	Fix     string         `json:"fix,omitempty"`
+	Facts   *jsonFactsView `json:"facts,omitempty"`
+}
+
+type jsonEvent struct {
+	Step    string `json:"step"`
+	Phase   string `json:"phase"`
+	Message string `json:"message,omitempty"`
+}
+
+type jsonFactsView struct {
+	AuthentikVersion string `json:"authentik_version,omitempty"`
+	ProxmoxVersion   string `json:"proxmox_version,omitempty"`
+	SigningKey       string `json:"signing_key,omitempty"`
+	IssuerURL        string `json:"issuer_url,omitempty"`
+}
+
+func newPlain(c *cli, o *options) *plain {
+	p := &plain{c: c, o: o, log: c.stdout, connect: steps.Connect}
+	if o.jsonOut {
+		p.log = c.stderr
+	}
+	p.out.Command = o.cmd
+	return p
+}
+
+func (p *plain) printf(format string, a ...any) { fmt.Fprintf(p.log, format, a...) }
+
+// run executes the command and returns the exit code.
+func (p *plain) run(ctx context.Context) int {
+	code := p.dispatch(ctx)
+	if p.o.jsonOut {
+		p.out.Exit = code
+		p.out.OK = code == exitOK
+		enc := json.NewEncoder(p.c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p.out); err != nil {
+			fmt.Fprintf(p.c.stderr, "pvesso: %v\n", err)
+			return exitFailed
+		}
+	}
+	return code
+}
+
+func (p *plain) dispatch(ctx context.Context) int {
+	if p.o.cmd == "users add" && len(p.o.users) == 0 {
+		return p.usage(usagef("pvesso users add needs at least one USER (an Authentik username or email)"))
+	}
+	eng, code := p.engine(ctx)
+	if eng == nil {
+		return code
+	}
+	switch p.o.cmd {
+	case "setup":
+		return p.setup(ctx, eng)
+	case "users add":
+		return p.usersAdd(ctx, eng)
+	case "users list":
+		return p.usersList(ctx, eng)
+	case "status":
+		return p.status(ctx, eng)
+	case "remove":
+		return p.remove(ctx, eng)
+	}
+	return p.usage(usagef("unknown command %q", p.o.cmd))
+}
+
+func (p *plain) usage(err error) int {
+	p.out.Error = err.Error()
+	fmt.Fprintf(p.c.stderr, "pvesso: %v\n", err)
+	return exitUsage
+}
+
+// inputs maps the options onto the engine's inputs.
+func (p *plain) inputs() steps.Inputs {
+	o := p.o
+	in := steps.DefaultInputs()
+	in.AuthentikURL, in.ProxmoxURL = o.authentikURL, o.proxmoxURL
+	in.Realm, in.Group, in.Role, in.ACLPath = o.realm, o.group, o.role, o.aclPath
+	in.AppSlug, in.AppName, in.SigningKey = o.appSlug, o.appName, o.signingKey
+	in.SubjectMode, in.UsernameClaim = o.subjectMode, o.usernameClaim
+	in.RedirectURIs = append([]string(nil), o.redirectURIs...)
+	in.AllNodes, in.DefaultRealm = o.allNodes, o.defaultRealm
+	in.Users = append([]string(nil), o.users...)
+	return in
+}
+
+func (o *options) conn() steps.Conn {
+	return steps.Conn{
+		AuthentikURL: o.authentikURL, AuthentikToken: o.authentikToken, AuthentikPin: o.authentikPin,
+		ProxmoxURL: o.proxmoxURL, ProxmoxToken: o.proxmoxToken, ProxmoxUser: o.proxmoxUser,
+		ProxmoxPassword: o.proxmoxPassword, ProxmoxOTP: o.proxmoxOTP, ProxmoxPin: o.proxmoxPin,
+		CAFile: o.caFile, Timeout: 30 * time.Second,
+	}
+}
+
+// engine connects and builds the engine; on failure it reports and returns
+// the exit code.
+func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
+	clients, err := p.connect(ctx, p.o.conn())
+	if err != nil {
+		return nil, p.fail(ctx, "connect", err)
+	}
+	return steps.New(clients, p.inputs()), exitOK
+}
+
+// preflight runs the checks and prints them; false means stop (exit 1).
+func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
+	rep, err := eng.Preflight(ctx)
+	if rep != nil {
+		p.out.Checks = rep.Checks
+		for _, ch := range rep.Checks {
+			if ch.OK {
+				p.printf("✓ %s%s\n", ch.Title, suffix(ch.Detail))
+				continue
+			}
+			p.printf("✗ %s%s\n", ch.Title, suffix(p.explain(ch.Detail)))
+			if ch.Fix != "" {
+				p.printf("  fix: %s\n", ch.Fix)
+			}
+		}
+	}
+	if err != nil {
+		return false, p.fail(ctx, "preflight", err)
+	}
+	if !rep.OK() {
+		failed := rep.Failed()
+		p.out.Error = fmt.Sprintf("%d preflight check(s) failed", len(failed))
+		if len(failed) > 0 {
+			p.out.Fix = failed[0].Fix
+		}
+		p.printf("preflight failed: nothing was changed; fix the items marked ✗ and rerun\n")
+		return false, exitFailed
+	}
+	f := eng.Facts()
+	p.out.Facts = &jsonFactsView{AuthentikVersion: f.AuthentikVersion, ProxmoxVersion: f.ProxmoxVersion, SigningKey: f.SigningKey, IssuerURL: f.IssuerURL}
+	return true, exitOK
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// printPlan prints the plan as a readable diff (to the progress stream with
+// --json, where the plan is part of the document).
+func (p *plain) printPlan(title string, plan *steps.Plan) {
+	p.out.Plan = plan
+	p.printf("\n%s\n", title)
+	for _, line := range strings.Split(strings.TrimRight(plan.String(), "\n"), "\n") {
+		p.printf("  %s\n", line)
+	}
+	p.printf("\n")
+}
+
+// onEvent prints one line per finished step.
+func (p *plain) onEvent(ev steps.Event) {
+	title := ev.Title
+	if title == "" {
+		title = steps.StepTitles[ev.Step]
+	}
+	msg := ev.Message
+	if ev.Err != nil && msg == "" {
+		msg = p.errText(ev.Err)
+	}
+	if ev.Phase != steps.PhaseStart {
+		p.out.Events = append(p.out.Events, jsonEvent{Step: ev.Step, Phase: string(ev.Phase), Message: msg})
+	}
+	switch ev.Phase {
+	case steps.PhaseDone:
+		p.printf("✓ %s%s\n", title, suffix(msg))
+	case steps.PhaseNone:
+		if msg == "" {
+			msg = "nothing to do"
+		}
+		p.printf("– %s: %s\n", title, msg)
+	case steps.PhaseFail:
+		p.printf("✗ %s%s\n", title, suffix(msg))
+	}
+}
+
+func (p *plain) applyOptions() steps.ApplyOptions {
+	// --yes is the consent: the plan, conflicts included, was printed above.
+	return steps.ApplyOptions{AllowConflicts: p.o.yes, OnEvent: p.onEvent}
+}
+
+func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
+	if ok, code := p.preflight(ctx, eng); !ok {
+		return code
+	}
+	plan, err := eng.Plan(ctx)
+	if err != nil {
+		return p.fail(ctx, "plan", err)
+	}
+	p.printPlan("Plan:", plan)
+	if p.o.plan {
+		return exitOK
+	}
+	if !plan.HasChanges() {
+		p.printf("nothing to do: single sign-on is set up as asked\n")
+		p.saveConfig()
+		p.summary(eng, nil)
+		return exitOK
+	}
+	if !p.o.yes {
+		return p.awaitYes(plan)
+	}
+	res, err := eng.Apply(ctx, plan, p.applyOptions())
+	p.out.Result = res
+	if err != nil {
+		return p.fail(ctx, "apply", err)
+	}
+	p.out.Applied = true
+	p.saveConfig()
+	p.summary(eng, res)
+	return exitOK
+}
+
+func (p *plain) awaitYes(plan *steps.Plan) int {
+	msg := "changes await --yes: nothing was written; review the plan above and rerun with --yes to apply it"
+	if n := len(plan.Conflicts()); n > 0 {
+		msg = fmt.Sprintf("%d conflict(s) and other changes await --yes: nothing was written; review the plan above and rerun with --yes to apply it", n)
+	}
+	p.out.Error = "changes await --yes"
+	p.out.Fix = "rerun with --yes"
+	p.printf("%s\n", msg)
+	return exitFailed
+}
+
+// summary prints what exists now and the login test link.
+func (p *plain) summary(eng *steps.Engine, res *steps.Result) {
+	f := eng.Facts()
+	realm := p.o.realm
+	issuer := f.IssuerURL
+	authURL := ""
+	if res != nil {
+		if res.Realm != "" {
+			realm = res.Realm
+		}
+		if res.IssuerURL != "" {
+			issuer = res.IssuerURL
+		}
+		authURL = res.AuthURL
+		if res.Writes > 0 {
+			p.printf("done: %d change(s) written\n", res.Writes)
+		}
+	}
+	p.printf("realm %q on %s", realm, p.o.proxmoxURL)
+	if issuer != "" {
+		p.printf(", issuer %s", issuer)
+	}
+	p.printf("\n")
+	if authURL != "" {
+		p.printf("login test: open this link in a private browser window:\n  %s\n", authURL)
+	} else {
+		p.printf("login test: open %s in a private browser window and choose the realm %q\n", p.o.proxmoxURL, realm)
+	}
+}
+
+func (p *plain) saveConfig() {
+	if p.o.configPath == "" {
+		return
+	}
+	if err := saveConfig(p.o.configPath, p.o.remember()); err != nil {
+		// Not fatal: the setup itself succeeded.
+		fmt.Fprintf(p.c.stderr, "pvesso: warning: could not save %s: %v\n", p.o.configPath, err)
+	}
+}
+
+// usersPlan is the users part of a full plan.
+func usersPlan(full *steps.Plan) *steps.Plan {
+	out := &steps.Plan{Notes: full.Notes}
+	for _, it := range full.Items {
+		if it.Step == steps.StepUsers || it.Kind == "user" {
+			out.Items = append(out.Items, it)
+		}
+	}
+	return out
+}
+
+// missingBase names the realm or group that users add needs but that does
+// not exist yet ("" when both exist).
+func missingBase(full *steps.Plan) string {
+	for _, it := range full.Items {
+		if (it.Kind == "realm" || it.Kind == "group") && it.Action == steps.ActionCreate {
+			return it.Kind + " " + it.Name
+		}
+	}
+	return ""
+}
+
+func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
+	if ok, code := p.preflight(ctx, eng); !ok {
+		return code
+	}
+	full, err := eng.Plan(ctx)
+	if err != nil {
+		return p.fail(ctx, "plan", err)
+	}
+	if m := missingBase(full); m != "" {
+		p.out.Error = "the Proxmox " + m + " does not exist yet"
+		p.out.Fix = "run pvesso setup first (it takes --user too)"
+		fmt.Fprintf(p.c.stderr, "pvesso: the Proxmox %s does not exist yet: run \"pvesso setup --user ...\" first; nothing was changed\n", m)
+		return exitFailed
+	}
+	plan := usersPlan(full)
+	p.printPlan("Plan (users):", plan)
+	if p.o.plan {
+		return exitOK
+	}
+	if !plan.HasChanges() {
+		p.printf("nothing to do: every user is already in group %q\n", p.o.group)
+		return exitOK
+	}
+	if !p.o.yes {
+		return p.awaitYes(plan)
+	}
+	res, err := eng.AddUsers(ctx, p.o.users, p.applyOptions())
+	p.out.Result = res
+	if err != nil {
+		return p.fail(ctx, "users", err)
+	}
+	p.out.Applied = true
+	if res != nil {
+		p.out.Users = res.Users
+		for _, u := range res.Users {
+			p.printf("%s is in group %q\n", u, p.o.group)
+		}
+	}
+	return exitOK
+}
+
+func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
+	users, err := eng.RealmUsers(ctx)
+	if err != nil {
+		return p.fail(ctx, "users", err)
+	}
+	p.out.Users = users
+	if users == nil {
+		p.out.Users = []string{}
+	}
+	if len(users) == 0 {
+		p.printf("no Proxmox users in realm %q yet\n", p.o.realm)
+		return exitOK
+	}
+	for _, u := range users {
+		fmt.Fprintln(p.logOrOut(), u)
+	}
+	return exitOK
+}
+
+// logOrOut is stdout for plain data output (never mixed into --json).
+func (p *plain) logOrOut() io.Writer {
+	if p.o.jsonOut {
+		return io.Discard
+	}
+	return p.c.stdout
+}
+
+func (p *plain) status(ctx context.Context, eng *steps.Engine) int {
+	if ok, code := p.preflight(ctx, eng); !ok {
+		return code
+	}
+	plan, err := eng.Status(ctx)
+	if err != nil {
+		return p.fail(ctx, "status", err)
+	}
+	p.printPlan("Status:", plan)
+	if plan.HasChanges() {
+		p.out.Error = "missing or drifted"
+		p.out.Fix = "run pvesso setup to repair"
+		p.printf("not in place: run \"pvesso setup\" to repair (see the items above)\n")
+		return exitFailed
+	}
+	p.printf("all in place\n")
+	return exitOK
+}
+
+func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
+	if ok, code := p.preflight(ctx, eng); !ok {
+		return code
+	}
+	plan, err := eng.PlanRemove(ctx)
+	if err != nil {
+		return p.fail(ctx, "remove", err)
+	}
+	p.printPlan("Plan (remove):", plan)
+	if !plan.HasChanges() {
+		p.printf("nothing to remove\n")
+		return exitOK
+	}
+	if p.o.plan {
+		return exitOK
+	}
+	if !p.o.yes {
+		return p.awaitYes(plan)
+	}
+	res, err := eng.Remove(ctx, plan, p.applyOptions())
+	p.out.Result = res
+	if err != nil {
+		return p.fail(ctx, "remove", err)
+	}
+	p.out.Applied = true
+	p.printf("removed what pvesso managed\n")
+	return exitOK
+}
+
+// fail reports err with the fix and returns the exit code: 130 when the
+// run was interrupted, 2 for usage errors, 1 otherwise.
+func (p *plain) fail(ctx context.Context, what string, err error) int {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err())) {
+		p.out.Error = "interrupted"
+		fmt.Fprintf(p.c.stderr, "pvesso: interrupted during %s; rerun to finish (a rerun completes a half-done setup)\n", what)
+		return exitInterrupted
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return p.usage(err)
+	}
+	msg := p.errText(err)
+	p.out.Error = msg
+	fmt.Fprintf(p.c.stderr, "pvesso: %s\n", msg)
+	return exitFailed
+}
+
+// errText renders err with the fix that applies to it. Typed errors carry
+// their own fix; certificate errors get the fingerprint and the flag.
+func (p *plain) errText(err error) string {
+	var ce *tlstrust.CertError
+	if errors.As(err, &ce) {
+		return p.certText(ce, p.sideOf(err, ce.Host))
+	}
+	return err.Error()
+}
+
+// explain turns a check's detail into text; it exists so that certificate
+// problems reported as checks read the same as errors.
+func (p *plain) explain(detail string) string { return detail }
+
+// certText explains an untrusted certificate: its fingerprint and the flag
+// that pins it.
+func (p *plain) certText(ce *tlstrust.CertError, side string) string {
+	flagName, env := "--proxmox-fingerprint", envProxmoxPin
+	if side == "Authentik" {
+		flagName, env = "--authentik-fingerprint", envAuthentikPin
+	}
+	var b strings.Builder
+	if ce.PinMismatch {
+		fmt.Fprintf(&b, "the %s certificate of %s does not match the pinned fingerprint: it presents SHA-256 %s (subject %q). ", side, ce.Host, ce.Fingerprint, ce.Subject)
+		fmt.Fprintf(&b, "If the certificate was replaced on purpose, compare the new fingerprint on the server and pin it with %s %s (or %s); otherwise do not connect. Nothing was changed.", flagName, ce.Fingerprint, env)
+		return b.String()
+	}
+	reason := ce.Reason
+	if reason == "" {
+		reason = "not trusted"
+	}
+	fmt.Fprintf(&b, "the %s certificate of %s is not trusted (%s): SHA-256 fingerprint %s, subject %q. ", side, ce.Host, reason, ce.Fingerprint, ce.Subject)
+	fmt.Fprintf(&b, "Compare it with the fingerprint shown on the server, then pin it with %s %s (or %s), or trust its CA with --ca-file. Nothing was changed.", flagName, ce.Fingerprint, env)
+	return b.String()
+}
+
+// sideOf says which server an error came from: the URL of the failed
+// request (url.Error) decides, else the host name.
+func (p *plain) sideOf(err error, host string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		switch {
+		case p.o.proxmoxURL != "" && strings.HasPrefix(ue.URL, p.o.proxmoxURL):
+			return "Proxmox"
+		case p.o.authentikURL != "" && strings.HasPrefix(ue.URL, p.o.authentikURL):
+			return "Authentik"
+		}
+	}
+	if hostOf(p.o.authentikURL) == host && hostOf(p.o.proxmoxURL) != host {
+		return "Authentik"
+	}
+	return "Proxmox"
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
