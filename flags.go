@@ -99,13 +99,13 @@ func (l listFlag) Set(s string) error {
 
 // flag groups: which command accepts which flags.
 const (
-	gConn   = 1 << iota // connection and trust
-	gTarget             // what pvesso manages (realm, group, app, ...)
-	gUsers              // --user
-	gApply              // --plan --yes
-	gJSON               // --json
-	gBrowser            // --no-browser
-	gServe              // --serve
+	gConn    = 1 << iota // connection and trust
+	gTarget              // what pvesso manages (realm, group, app, ...)
+	gUsers               // --user
+	gApply               // --plan --yes
+	gJSON                // --json
+	gBrowser             // --no-browser
+	gServe               // --serve
 )
 
 var commandFlags = map[string]int{
