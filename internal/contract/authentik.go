@@ -1,0 +1,543 @@
+// Package contract validates HTTP exchanges against the servers' official
+// API descriptions. It is test tooling: the clients and simulators never
+// import it outside their tests.
+package contract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// AuthentikAPIPrefix is the server URL of authentik's schema (servers: /api/v3).
+const AuthentikAPIPrefix = "/api/v3"
+
+// AuthentikSchemaVersions are the versions with a trimmed schema in testdata.
+var AuthentikSchemaVersions = []string{"2024.8.4", "2024.12.3", "2025.8.1", "2026.8.3"}
+
+// AuthentikSchemaPath returns the path of testdata/authentik-<version>.yml,
+// independent of the caller's working directory.
+func AuthentikSchemaPath(version string) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return filepath.Join("testdata", "authentik-"+version+".yml")
+	}
+	return filepath.Join(filepath.Dir(file), "testdata", "authentik-"+version+".yml")
+}
+
+// AuthentikValidator checks requests to and responses from authentik against
+// one version of its OpenAPI schema with kin-openapi's openapi3filter, plus
+// two checks the schema cannot express on its own (see Strict).
+type AuthentikValidator struct {
+	doc     *openapi3.T
+	router  routers.Router
+	version string
+	// Strict (default true) additionally reports
+	//   - query parameters the operation does not declare (authentik ignores
+	//     unknown filters silently, so a client would get unfiltered lists);
+	//   - JSON object properties the schema does not declare, in request
+	//     bodies (fields of another version) and in responses (a simulator
+	//     inventing fields). Free-form objects (no properties, or
+	//     additionalProperties) are exempt.
+	Strict bool
+}
+
+// NewAuthentikValidator loads a (trimmed or full) authentik schema file.
+func NewAuthentikValidator(schemaFile string) (*AuthentikValidator, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(schemaFile)
+	if err != nil {
+		return nil, fmt.Errorf("contract: load %s: %w", schemaFile, err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("contract: schema %s is not valid OpenAPI: %w", schemaFile, err)
+	}
+	// Formats used by authentik's schema that kin-openapi does not check by
+	// default. "uuid" matters: it catches a slug sent where a pk belongs.
+	doc.SetStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`))
+	// Django's EmailField allows blank values (authentik users may have no
+	// e-mail; the schema still says format: email), so "" passes.
+	doc.SetStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`(^$|^[^@\s]+@[^@\s]+$)`))
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("contract: router for %s: %w", schemaFile, err)
+	}
+	v := &AuthentikValidator{doc: doc, router: router, Strict: true}
+	if doc.Info != nil {
+		v.version = doc.Info.Version
+	}
+	return v, nil
+}
+
+// LoadAuthentikValidator loads testdata/authentik-<version>.yml.
+func LoadAuthentikValidator(version string) (*AuthentikValidator, error) {
+	return NewAuthentikValidator(AuthentikSchemaPath(version))
+}
+
+// Version is the schema's info.version.
+func (v *AuthentikValidator) Version() string { return v.version }
+
+// HasOperation reports whether the schema has method+path (path relative to
+// /api/v3, e.g. "/providers/oauth2/{id}/").
+func (v *AuthentikValidator) HasOperation(method, path string) bool {
+	pi := v.doc.Paths.Value(path)
+	return pi != nil && pi.GetOperation(strings.ToUpper(method)) != nil
+}
+
+func (v *AuthentikValidator) options() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:            true,
+		IncludeResponseStatus: true,
+		SkipSettingDefaults:   true,
+		// authentik's only security scheme is `authentik: {type: http,
+		// scheme: bearer}`; the server reads "Bearer <key>" (scheme matched
+		// case-insensitively, authentik-api.md §0).
+		AuthenticationFunc: func(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+			ss := in.SecurityScheme
+			if ss == nil || ss.Type != "http" || !strings.EqualFold(ss.Scheme, "bearer") {
+				return in.NewError(fmt.Errorf("unsupported security scheme %q", in.SecuritySchemeName))
+			}
+			h := strings.TrimSpace(in.RequestValidationInput.Request.Header.Get("Authorization"))
+			scheme, cred, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(cred) == "" {
+				return in.NewError(errors.New("no `Authorization: Bearer <token>` header"))
+			}
+			return nil
+		},
+		SchemaValidationOptions: v.doc.GetSchemaValidationOptions(),
+	}
+}
+
+// route finds the operation of req. Requests outside /api/v3 are not part
+// of the schema and return errOutsideAPI.
+var errOutsideAPI = errors.New("path is outside " + AuthentikAPIPrefix)
+
+func (v *AuthentikValidator) route(req *http.Request) (*routers.Route, map[string]string, error) {
+	if !strings.HasPrefix(req.URL.Path, AuthentikAPIPrefix+"/") {
+		return nil, nil, errOutsideAPI
+	}
+	r, params, err := v.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: no such operation in authentik %s schema: %w", req.Method, req.URL.Path, v.version, err)
+	}
+	return r, params, nil
+}
+
+// cloneRequest returns a copy of req whose body is body, for validation
+// (kin-openapi reads the body).
+func cloneRequest(req *http.Request, body []byte) *http.Request {
+	c := req.Clone(req.Context())
+	if c.URL.Host == "" {
+		c.URL.Host = req.Host
+	}
+	c.Body = io.NopCloser(bytes.NewReader(body))
+	c.ContentLength = int64(len(body))
+	c.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return c
+}
+
+// ValidateRequest checks one request (body given separately, req.Body is
+// not read). It returns nil or an error listing every problem.
+func (v *AuthentikValidator) ValidateRequest(req *http.Request, body []byte) error {
+	_, err := v.validateRequest(req, body)
+	return err
+}
+
+func (v *AuthentikValidator) validateRequest(req *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
+	c := cloneRequest(req, body)
+	route, params, err := v.route(c)
+	if err != nil {
+		return nil, err
+	}
+	in := &openapi3filter.RequestValidationInput{Request: c, PathParams: params, Route: route, Options: v.options()}
+	var problems []string
+	if err := openapi3filter.ValidateRequest(c.Context(), in); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(body) > 0 && route.Operation.RequestBody == nil {
+		problems = append(problems, "request has a body but the operation takes none")
+	}
+	if v.Strict {
+		problems = append(problems, unknownQuery(route, c.URL.Query())...)
+		if len(body) > 0 && route.Operation.RequestBody != nil && route.Operation.RequestBody.Value != nil {
+			if mt := route.Operation.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+				problems = append(problems, unknownProperties(mt.Schema, body, "request body")...)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return in, fmt.Errorf("request %s %s (%s) violates authentik %s schema:\n  %s", req.Method, req.URL.RequestURI(), route.Operation.OperationID, v.version, strings.Join(problems, "\n  "))
+	}
+	// reuse a clean input for the response check (the body was consumed)
+	in.Request = cloneRequest(req, body)
+	return in, nil
+}
+
+// ValidateResponse checks a response to req (reqBody is the request's body).
+// The request is routed but not validated again.
+func (v *AuthentikValidator) ValidateResponse(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) error {
+	c := cloneRequest(req, reqBody)
+	route, params, err := v.route(c)
+	if err != nil {
+		return err
+	}
+	in := &openapi3filter.RequestValidationInput{Request: c, PathParams: params, Route: route, Options: v.options()}
+	return v.validateResponse(in, status, header, body)
+}
+
+// undeclared404 reports whether a 404 is accepted although the schema does
+// not list it. ASSUMPTION (authentik-api.md §0: "A missing object gets 404
+// {"detail": ...}"): drf-spectacular does not document DRF's 404 of
+// get_object(), so every operation on a single object (a path with a
+// parameter) may answer 404 with a GenericError body; list and create
+// operations may not.
+func undeclared404(route *routers.Route, status int) bool {
+	return status == http.StatusNotFound && strings.Contains(route.Path, "{")
+}
+
+func (v *AuthentikValidator) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, body []byte) error {
+	route := in.Route
+	where := fmt.Sprintf("response %d to %s %s (%s)", status, in.Request.Method, in.Request.URL.RequestURI(), route.Operation.OperationID)
+	fail := func(problems []string) error {
+		return fmt.Errorf("%s violates authentik %s schema:\n  %s", where, v.version, strings.Join(problems, "\n  "))
+	}
+	if status >= 300 && status < 400 {
+		return fail([]string{"redirects are not part of the API"})
+	}
+	if route.Operation.Responses.Status(status) == nil && undeclared404(route, status) {
+		gen := v.doc.Components.Schemas["GenericError"]
+		if gen == nil {
+			return fail([]string{"404 is undeclared and the schema has no GenericError to check it against"})
+		}
+		if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			return fail([]string{fmt.Sprintf("404 body has content type %q, want application/json", ct)})
+		}
+		var val any
+		if err := jsonUnmarshal(body, &val); err != nil {
+			return fail([]string{"404 body is not JSON: " + err.Error()})
+		}
+		var problems []string
+		if err := gen.Value.VisitJSON(val, append(v.doc.GetSchemaValidationOptions(), openapi3.MultiErrors())...); err != nil {
+			problems = append(problems, "404 body is not a GenericError: "+err.Error())
+		}
+		if v.Strict {
+			problems = append(problems, unknownProperties(gen, body, "404 body")...)
+		}
+		if len(problems) > 0 {
+			return fail(problems)
+		}
+		return nil
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header, Options: v.options()}
+	out.SetBodyBytes(body)
+	var problems []string
+	if err := openapi3filter.ValidateResponse(in.Request.Context(), out); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if rr := route.Operation.Responses.Status(status); rr != nil && rr.Value != nil {
+		if len(rr.Value.Content) == 0 && len(bytes.TrimSpace(body)) > 0 {
+			problems = append(problems, "the schema declares no body for this status but one was sent")
+		}
+		if v.Strict && len(body) > 0 {
+			if mt := rr.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+				problems = append(problems, unknownProperties(mt.Schema, body, "response body")...)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fail(problems)
+	}
+	return nil
+}
+
+// ValidateExchange validates a recorded request and its response.
+func (v *AuthentikValidator) ValidateExchange(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) error {
+	in, err := v.validateRequest(req, reqBody)
+	if errors.Is(err, errOutsideAPI) {
+		return err
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+		if in == nil {
+			return err
+		}
+		in.Request = cloneRequest(req, reqBody)
+	}
+	if err := v.validateResponse(in, status, header, respBody); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// IsOutsideAPI reports whether err says the request was not an /api/v3 call
+// (for example the OIDC discovery document), which the schema does not cover.
+func IsOutsideAPI(err error) bool { return errors.Is(err, errOutsideAPI) }
+
+// Violation is one request or response that broke the schema.
+type Violation struct {
+	Method, Path string
+	Err          string
+}
+
+func (x Violation) String() string { return x.Err }
+
+// Recorder collects what a validating transport or middleware saw.
+type Recorder struct {
+	v  *AuthentikValidator
+	mu sync.Mutex
+	// Violations found so far.
+	violations []Violation
+	// operations counts validated exchanges by operationId.
+	operations map[string]int
+	// outside lists requests outside /api/v3 (not validated).
+	outside []string
+}
+
+func (r *Recorder) record(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) {
+	err := r.v.ValidateExchange(req, reqBody, status, header, respBody)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if errors.Is(err, errOutsideAPI) {
+		r.outside = append(r.outside, req.Method+" "+req.URL.Path)
+		return
+	}
+	if route, _, rerr := r.v.route(cloneRequest(req, nil)); rerr == nil {
+		r.operations[route.Operation.OperationID]++
+	}
+	if err != nil {
+		r.violations = append(r.violations, Violation{Method: req.Method, Path: req.URL.Path, Err: err.Error()})
+	}
+}
+
+// Violations returns the violations recorded so far.
+func (r *Recorder) Violations() []Violation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Violation(nil), r.violations...)
+}
+
+// Operations returns how many exchanges of each operationId were validated.
+func (r *Recorder) Operations() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[string]int, len(r.operations))
+	for k, n := range r.operations {
+		m[k] = n
+	}
+	return m
+}
+
+// Outside returns the requests that were outside /api/v3 (not validated).
+func (r *Recorder) Outside() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.outside...)
+}
+
+// Check fails tb with every violation recorded.
+func (r *Recorder) Check(tb testing.TB) {
+	tb.Helper()
+	for _, x := range r.Violations() {
+		tb.Errorf("contract violation: %s", x.Err)
+	}
+}
+
+// Transport wraps next (nil = http.DefaultTransport) so that every exchange
+// is validated. The exchange itself is never altered or refused: problems
+// are collected in the returned Transport's Recorder.
+func (v *AuthentikValidator) Transport(next http.RoundTripper) *Transport {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &Transport{Recorder: &Recorder{v: v, operations: map[string]int{}}, next: next}
+}
+
+// Transport is a validating http.RoundTripper.
+type Transport struct {
+	*Recorder
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		reqBody = b
+	}
+	fwd := cloneRequest(req, reqBody)
+	if len(reqBody) == 0 {
+		fwd.Body = req.Body
+		if req.Body != nil && req.Body != http.NoBody {
+			fwd.Body = http.NoBody
+		}
+		fwd.ContentLength = req.ContentLength
+		fwd.GetBody = req.GetBody
+	}
+	fwd.URL.Host = req.URL.Host
+	resp, err := t.next.RoundTrip(fwd)
+	if err != nil {
+		return nil, err
+	}
+	respBody, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	if rerr != nil {
+		return resp, nil // let the client see the truncated body; nothing to validate
+	}
+	t.record(req, reqBody, resp.StatusCode, resp.Header, respBody)
+	return resp, nil
+}
+
+// Middleware wraps a server-side handler (a simulator) so that every
+// exchange it serves is validated; results land in the returned Recorder.
+func (v *AuthentikValidator) Middleware(next http.Handler) (http.Handler, *Recorder) {
+	rec := &Recorder{v: v, operations: map[string]int{}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+			r.Body.Close()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rw := httptest.NewRecorder()
+		next.ServeHTTP(rw, r)
+		for k, vals := range rw.Header() {
+			w.Header()[k] = vals
+		}
+		w.WriteHeader(rw.Code)
+		_, _ = w.Write(rw.Body.Bytes())
+		vr := cloneRequest(r, body)
+		rec.record(vr, body, rw.Code, rw.Header(), rw.Body.Bytes())
+	}), rec
+}
+
+// unknownQuery lists query parameters the operation does not declare.
+func unknownQuery(route *routers.Route, q url.Values) []string {
+	declared := map[string]bool{}
+	for _, ps := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+				declared[p.Value.Name] = true
+			}
+		}
+	}
+	var out []string
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !declared[k] {
+			out = append(out, fmt.Sprintf("query parameter %q is not declared by the operation", k))
+		}
+	}
+	return out
+}
+
+var indexRE = regexp.MustCompile(`\[\d+\]`)
+
+// unknownProperties walks a JSON document along its schema and lists object
+// properties the schema does not declare.
+func unknownProperties(ref *openapi3.SchemaRef, body []byte, what string) []string {
+	var val any
+	if err := jsonUnmarshal(body, &val); err != nil {
+		return nil // the schema validation reports undecodable bodies
+	}
+	var out []string
+	seen := map[string]bool{}
+	walkUnknown(ref, val, what, func(path string) {
+		key := indexRE.ReplaceAllString(path, "[]")
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, fmt.Sprintf("%s has property %s that the schema does not declare", what, strings.TrimPrefix(path, what)))
+		}
+	}, 0)
+	return out
+}
+
+func walkUnknown(ref *openapi3.SchemaRef, val any, path string, report func(string), depth int) {
+	if ref == nil || ref.Value == nil || depth > 32 {
+		return
+	}
+	s := ref.Value
+	// oneOf/anyOf: the branch is not known without more machinery; the
+	// schema validation has already checked it.
+	if len(s.OneOf) > 0 || len(s.AnyOf) > 0 {
+		return
+	}
+	switch t := val.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.SchemaRef{}
+		free := false
+		var collect func(*openapi3.SchemaRef, int)
+		collect = func(r *openapi3.SchemaRef, d int) {
+			if r == nil || r.Value == nil || d > 32 {
+				return
+			}
+			x := r.Value
+			if len(x.OneOf) > 0 || len(x.AnyOf) > 0 {
+				free = true
+			}
+			if x.AdditionalProperties.Has != nil && *x.AdditionalProperties.Has || x.AdditionalProperties.Schema != nil {
+				free = true
+			}
+			for k, p := range x.Properties {
+				props[k] = p
+			}
+			for _, a := range x.AllOf {
+				collect(a, d+1)
+			}
+		}
+		collect(ref, depth)
+		if len(props) == 0 {
+			free = true
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p, ok := props[k]
+			if !ok {
+				if !free {
+					report(path + "." + k)
+				}
+				continue
+			}
+			walkUnknown(p, t[k], path+"."+k, report, depth+1)
+		}
+	case []any:
+		items := s.Items
+		if items == nil && len(s.AllOf) == 1 {
+			items = s.AllOf[0].Value.Items
+		}
+		for i, it := range t {
+			walkUnknown(items, it, fmt.Sprintf("%s[%d]", path, i), report, depth+1)
+		}
+	}
+}
