@@ -1,0 +1,133 @@
+package authentik
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// User is an authentik user as pvesso needs it.
+type User struct {
+	PK          int
+	Username    string
+	Name        string
+	Email       string
+	UID         string
+	Type        string // internal, external, service_account, internal_service_account
+	IsActive    bool
+	IsSuperuser bool
+	// Groups are group names (from groups_obj / UserSelf.groups; empty when
+	// the server did not include them).
+	Groups []string
+	// GroupPKs are the group uuids.
+	GroupPKs []string
+	// SystemPermissions is only filled by Me.
+	SystemPermissions []string
+}
+
+type groupRefJSON struct {
+	PK   string `json:"pk"`
+	Name string `json:"name"`
+}
+
+// userSelfJSON is UserSelf (GET /core/users/me/ -> {user: UserSelf}).
+type userSelfJSON struct {
+	PK                *int           `json:"pk"`
+	Username          string         `json:"username"`
+	Name              string         `json:"name"`
+	Email             string         `json:"email"`
+	UID               string         `json:"uid"`
+	Type              string         `json:"type"`
+	IsActive          bool           `json:"is_active"`
+	IsSuperuser       bool           `json:"is_superuser"`
+	Groups            []groupRefJSON `json:"groups"`
+	SystemPermissions []string       `json:"system_permissions"`
+}
+
+// userJSON is User (the /core/users/ list).
+type userJSON struct {
+	PK          *int           `json:"pk"`
+	Username    string         `json:"username"`
+	Name        string         `json:"name"`
+	Email       string         `json:"email"`
+	UID         string         `json:"uid"`
+	Type        string         `json:"type"`
+	IsActive    bool           `json:"is_active"`
+	IsSuperuser bool           `json:"is_superuser"`
+	Groups      []string       `json:"groups"`
+	GroupsObj   []groupRefJSON `json:"groups_obj"`
+}
+
+func (u *userJSON) valid() error {
+	if u.PK == nil || u.Username == "" {
+		return errors.New("user without pk or username")
+	}
+	return nil
+}
+
+func (u *userJSON) user() User {
+	out := User{PK: *u.PK, Username: u.Username, Name: u.Name, Email: u.Email, UID: u.UID, Type: u.Type,
+		IsActive: u.IsActive, IsSuperuser: u.IsSuperuser, GroupPKs: u.Groups}
+	for _, g := range u.GroupsObj {
+		out.Groups = append(out.Groups, g.Name)
+	}
+	return out
+}
+
+// Me returns the user the token belongs to (GET /core/users/me/).
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var su struct {
+		User *userSelfJSON `json:"user"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/core/users/me/", nil, nil, &su); err != nil {
+		return nil, err
+	}
+	if su.User == nil || su.User.PK == nil || su.User.Username == "" {
+		return nil, &ResponseError{Method: http.MethodGet, Path: APIPrefix + "/core/users/me/", StatusCode: 200, Reason: "no user object with pk and username"}
+	}
+	u := su.User
+	out := &User{PK: *u.PK, Username: u.Username, Name: u.Name, Email: u.Email, UID: u.UID, Type: u.Type,
+		IsActive: u.IsActive, IsSuperuser: u.IsSuperuser, SystemPermissions: u.SystemPermissions}
+	for _, g := range u.Groups {
+		out.Groups = append(out.Groups, g.Name)
+		out.GroupPKs = append(out.GroupPKs, g.PK)
+	}
+	return out, nil
+}
+
+// ListUsersOptions filters ListUsers; empty fields do not filter.
+type ListUsersOptions struct {
+	Username string // exact
+	Email    string // exact
+	Search   string
+}
+
+// ListUsers lists users (GET /core/users/), following pagination.
+func (c *Client) ListUsers(ctx context.Context, o ListUsersOptions) ([]User, error) {
+	q := url.Values{}
+	if o.Username != "" {
+		q.Set("username", o.Username)
+	}
+	if o.Email != "" {
+		q.Set("email", o.Email)
+	}
+	if o.Search != "" {
+		q.Set("search", o.Search)
+	}
+	q.Set("include_groups", "true")
+	raw, err := list[userJSON](ctx, c, "/core/users/", q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]User, 0, len(raw))
+	for i := range raw {
+		u := raw[i].user()
+		// defensive: an exact filter the server ignored must not leak others
+		if (o.Username != "" && u.Username != o.Username) || (o.Email != "" && u.Email != o.Email) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
