@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pvesso/pvesso/authentik"
 	"github.com/pvesso/pvesso/internal/tlstrust"
+	"github.com/pvesso/pvesso/proxmox"
 	"github.com/pvesso/pvesso/steps"
 )
 
@@ -22,6 +24,8 @@ type plain struct {
 	o   *options
 	log io.Writer // progress lines
 	out jsonReport
+	// applying is set once writes may have happened.
+	applying bool
 	// connect builds the clients (steps.Connect; tests may replace it).
 	connect func(context.Context, steps.Conn) (*steps.Clients, error)
 }
@@ -69,6 +73,12 @@ func (p *plain) printf(format string, a ...any) { fmt.Fprintf(p.log, format, a..
 // run executes the command and returns the exit code.
 func (p *plain) run(ctx context.Context) int {
 	code := p.dispatch(ctx)
+	if code != exitOK && code != exitUsage && code != exitInterrupted && ctx.Err() != nil {
+		// A step or check that failed because the run was interrupted.
+		p.out.Error = "interrupted"
+		fmt.Fprintf(p.c.stderr, "pvesso: interrupted; rerun to finish (a rerun completes a half-done setup)\n")
+		code = exitInterrupted
+	}
 	if p.o.jsonOut {
 		p.out.Exit = code
 		p.out.OK = code == exitOK
@@ -247,6 +257,7 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 	if !p.o.yes {
 		return p.awaitYes(plan)
 	}
+	p.applying = true
 	res, err := eng.Apply(ctx, plan, p.applyOptions())
 	p.out.Result = res
 	if err != nil {
@@ -357,6 +368,7 @@ func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 	if !p.o.yes {
 		return p.awaitYes(plan)
 	}
+	p.applying = true
 	res, err := eng.AddUsers(ctx, p.o.users, p.applyOptions())
 	p.out.Result = res
 	if err != nil {
@@ -437,6 +449,7 @@ func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
 	if !p.o.yes {
 		return p.awaitYes(plan)
 	}
+	p.applying = true
 	res, err := eng.Remove(ctx, plan, p.applyOptions())
 	p.out.Result = res
 	if err != nil {
@@ -450,7 +463,7 @@ func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
 // fail reports err with the fix and returns the exit code: 130 when the
 // run was interrupted, 2 for usage errors, 1 otherwise.
 func (p *plain) fail(ctx context.Context, what string, err error) int {
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err())) {
+	if ctx.Err() != nil {
 		p.out.Error = "interrupted"
 		fmt.Fprintf(p.c.stderr, "pvesso: interrupted during %s; rerun to finish (a rerun completes a half-done setup)\n", what)
 		return exitInterrupted
@@ -461,6 +474,11 @@ func (p *plain) fail(ctx context.Context, what string, err error) int {
 	}
 	msg := p.errText(err)
 	p.out.Error = msg
+	if p.applying {
+		msg += " (rerun after fixing: it completes what is missing, without duplicates)"
+	} else {
+		msg += " (nothing was changed)"
+	}
 	fmt.Fprintf(p.c.stderr, "pvesso: %s\n", msg)
 	return exitFailed
 }
@@ -472,7 +490,36 @@ func (p *plain) errText(err error) string {
 	if errors.As(err, &ce) {
 		return p.certText(ce, p.sideOf(err, ce.Host))
 	}
-	return err.Error()
+	msg := err.Error()
+	var ck *steps.CheckError
+	if errors.As(err, &ck) && ck.Fix != "" {
+		return msg // the engine named the fix already
+	}
+	if h := p.fixHint(err); h != "" {
+		msg += "; fix: " + h
+	}
+	return msg
+}
+
+// fixHint names the fix for the typed errors of the clients.
+func (p *plain) fixHint(err error) string {
+	proxmoxCred := envProxmoxToken
+	if p.o.proxmoxToken == "" {
+		proxmoxCred = envProxmoxUser + "/" + envProxmoxPass
+	}
+	switch {
+	case errors.Is(err, authentik.ErrUnauthenticated):
+		return "Authentik refused the token: set " + envAuthentikToken + " (or --authentik-token-file) to a valid API token (Authentik admin → Directory → Tokens and App passwords)"
+	case errors.Is(err, authentik.ErrForbidden):
+		return "the Authentik token's user lacks this permission: use a token of a superuser (e.g. akadmin) in " + envAuthentikToken + ""
+	case errors.Is(err, proxmox.ErrTFARequired):
+		return "set " + envProxmoxOTP + " to the current one-time code, or use an API token in " + envProxmoxToken
+	case errors.Is(err, proxmox.ErrUnauthenticated):
+		return "Proxmox refused the credentials: check " + proxmoxCred + " (token format USER@REALM!TOKENID=SECRET)"
+	case errors.Is(err, proxmox.ErrForbidden):
+		return "the Proxmox credentials lack this right: use root@pam or an API token without privilege separation in " + envProxmoxToken + ""
+	}
+	return ""
 }
 
 // explain turns a check's detail into text; it exists so that certificate
@@ -489,7 +536,7 @@ func (p *plain) certText(ce *tlstrust.CertError, side string) string {
 	var b strings.Builder
 	if ce.PinMismatch {
 		fmt.Fprintf(&b, "the %s certificate of %s does not match the pinned fingerprint: it presents SHA-256 %s (subject %q). ", side, ce.Host, ce.Fingerprint, ce.Subject)
-		fmt.Fprintf(&b, "If the certificate was replaced on purpose, compare the new fingerprint on the server and pin it with %s %s (or %s); otherwise do not connect. Nothing was changed.", flagName, ce.Fingerprint, env)
+		fmt.Fprintf(&b, "If the certificate was replaced on purpose, compare the new fingerprint on the server and pin it with %s %s (or %s); otherwise do not connect.", flagName, ce.Fingerprint, env)
 		return b.String()
 	}
 	reason := ce.Reason
@@ -497,7 +544,7 @@ func (p *plain) certText(ce *tlstrust.CertError, side string) string {
 		reason = "not trusted"
 	}
 	fmt.Fprintf(&b, "the %s certificate of %s is not trusted (%s): SHA-256 fingerprint %s, subject %q. ", side, ce.Host, reason, ce.Fingerprint, ce.Subject)
-	fmt.Fprintf(&b, "Compare it with the fingerprint shown on the server, then pin it with %s %s (or %s), or trust its CA with --ca-file. Nothing was changed.", flagName, ce.Fingerprint, env)
+	fmt.Fprintf(&b, "Compare it with the fingerprint shown on the server, then pin it with %s %s (or %s), or trust its CA with --ca-file.", flagName, ce.Fingerprint, env)
 	return b.String()
 }
 
