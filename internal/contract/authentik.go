@@ -387,16 +387,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		reqBody = b
 	}
-	fwd := cloneRequest(req, reqBody)
-	if len(reqBody) == 0 {
-		fwd.Body = req.Body
-		if req.Body != nil && req.Body != http.NoBody {
-			fwd.Body = http.NoBody
-		}
-		fwd.ContentLength = req.ContentLength
-		fwd.GetBody = req.GetBody
+	// forward an identical request (RoundTrippers must not modify req)
+	fwd := req.Clone(req.Context())
+	if len(reqBody) > 0 {
+		fwd.Body = io.NopCloser(bytes.NewReader(reqBody))
+		fwd.ContentLength = int64(len(reqBody))
+		fwd.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(reqBody)), nil }
+	} else if req.Body != nil {
+		fwd.Body = http.NoBody
+		fwd.ContentLength = 0
+		fwd.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	fwd.URL.Host = req.URL.Host
 	resp, err := t.next.RoundTrip(fwd)
 	if err != nil {
 		return nil, err
