@@ -52,6 +52,8 @@ type Client struct {
 	token string
 	hc    *http.Client
 
+	detectMu sync.Mutex // one detection at a time
+
 	mu       sync.Mutex
 	version  Version
 	detected bool // version came from the server or WithVersion
@@ -232,6 +234,14 @@ func (c *Client) serverVersion(ctx context.Context) (Version, error) {
 	v, ok := c.version, c.detected
 	c.mu.Unlock()
 	if ok {
+		return v, nil
+	}
+	c.detectMu.Lock()
+	defer c.detectMu.Unlock()
+	c.mu.Lock()
+	v, ok = c.version, c.detected
+	c.mu.Unlock()
+	if ok { // detected meanwhile by a concurrent call
 		return v, nil
 	}
 	vi, err := c.ServerVersion(ctx)

@@ -366,3 +366,24 @@ func TestPaginationIsBoundedAndChecked(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentCallsDetectOnce(t *testing.T) {
+	f := newFake(t, "2025.8.1")
+	f.replyList("/core/groups/")
+	c := f.client()
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := c.ListGroups(context.Background(), authentik.ListGroupsOptions{})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.calls("GET", "/admin/version/")); n != 1 {
+		t.Fatalf("version asked %d times", n)
+	}
+}
