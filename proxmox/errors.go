@@ -3,6 +3,7 @@ package proxmox
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -144,10 +145,17 @@ func invalidf(format string, a ...any) error {
 // redact replaces every occurrence of the given secrets in s. Secrets shorter
 // than 4 characters are ignored (masking them would shred ordinary words; PVE
 // passwords are at least 5 characters, tokens are UUIDs).
+// Escaped spellings (query/path escaping, as in cookies and URLs) are masked
+// too.
 func redact(s string, secrets []string) string {
 	for _, sec := range secrets {
-		if len(sec) >= 4 && strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		if len(sec) < 4 {
+			continue
+		}
+		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
+			if strings.Contains(s, form) {
+				s = strings.ReplaceAll(s, form, "[REDACTED]")
+			}
 		}
 	}
 	return s
