@@ -270,3 +270,29 @@ func TestProviderListAndDelete(t *testing.T) {
 	}
 	checkRequests(t, f, "2025.8.1")
 }
+
+func TestOldRedirectStringRoundTrip(t *testing.T) {
+	uris := []authentik.RedirectURI{
+		{MatchingMode: authentik.MatchStrict, URL: "https://pve.example.com:8006/a?b=(c)&d=[e]|f+g*h^i$j{k}\\"},
+		{MatchingMode: authentik.MatchRegex, URL: `https://pve[0-9]+\.lan:8006`},
+		{MatchingMode: authentik.MatchStrict, URL: "https://plain"},
+	}
+	for _, version := range []string{"2024.8.4", "2024.10.1"} {
+		f := newFake(t, version)
+		f.on("POST", "/providers/oauth2/", echoProvider(201))
+		r := proxmoxProvider()
+		r.RedirectURIs = uris
+		p, err := f.clientAt(version).CreateOAuth2Provider(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p.RedirectURIs, uris) {
+			t.Fatalf("%s: round trip gave %+v", version, p.RedirectURIs)
+		}
+		var body map[string]any
+		_ = json.Unmarshal([]byte(f.only("POST", "/providers/oauth2/").Body), &body)
+		if s, ok := body["redirect_uris"].(string); !ok || strings.Count(s, "\n") != 2 {
+			t.Fatalf("%s: redirect_uris = %#v", version, body["redirect_uris"])
+		}
+	}
+}
