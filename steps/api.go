@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -110,6 +111,10 @@ type Conn struct {
 type Clients struct {
 	Authentik AuthentikAPI
 	Proxmox   ProxmoxAPI
+	// AuthentikHTTP is the TLS-trusting HTTP client for the OIDC discovery
+	// check (go-oidc). nil: the check uses Authentik.Discovery and cannot
+	// read the JWKS.
+	AuthentikHTTP *http.Client
 }
 
 // Option configures an Engine.
@@ -249,6 +254,8 @@ type Plan struct {
 	Items []Item `json:"items"`
 	// Notes are plan-wide remarks (departed nodes, skipped checks, ...).
 	Notes []string `json:"notes,omitempty"`
+
+	state *State
 }
 
 // Item is one object the plan looks at.
@@ -453,6 +460,8 @@ type CheckError struct {
 	Detail string
 	Fix    string
 	Err    error
+	// Report is the full preflight report when the error comes from it.
+	Report *Report
 }
 
 func (e *CheckError) Error() string {
@@ -478,6 +487,15 @@ func (e *ConflictError) Error() string {
 	}
 	return "conflicts need consent: " + strings.Join(names, ", ") + " exist with other settings (fix: review the plan and rerun with --yes)"
 }
+
+// UsageError is bad input (a malformed URL, a missing token, an invalid
+// name). The CLI exits 2 on it. Flag names the flag or environment variable.
+type UsageError struct {
+	Flag   string
+	Detail string
+}
+
+func (e *UsageError) Error() string { return e.Flag + ": " + e.Detail }
 
 // StepError wraps the failure of one step during Apply.
 type StepError struct {

@@ -2,94 +2,423 @@ package steps
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/pvesso/pvesso/authentik"
+	"github.com/pvesso/pvesso/internal/tlstrust"
+	"github.com/pvesso/pvesso/proxmox"
 )
 
-// AuthentikAPI is the part of *authentik.Client the engine uses.
-// (Method set filled in once the client package lands.)
-type AuthentikAPI interface {
-	BaseURL() string
-}
-
-// ProxmoxAPI is the part of *proxmox.Client the engine uses.
-type ProxmoxAPI interface {
-	AuthUser() string
-}
-
-var errNotYet = errors.New("steps: not implemented yet")
-
 // Engine runs the steps. It is the Runner shared by the CLI, the wizard and
-// the tests. Methods are not safe for concurrent use on one Engine.
+// the tests. Its methods are not meant to be called concurrently.
 type Engine struct {
 	c      *Clients
 	in     Inputs
 	rand   io.Reader
 	now    func() time.Time
 	lookup func(ctx context.Context, host string) ([]string, error)
+
+	state *State // last check pass (Preflight → Plan reuse it)
 }
 
-// Connect builds both clients from c.
-func Connect(ctx context.Context, c Conn) (*Clients, error) { return nil, errNotYet }
+// Connect builds both clients from c (no network I/O). Bad input gives a
+// *UsageError naming the flag or environment variable.
+func Connect(ctx context.Context, c Conn) (*Clients, error) {
+	if err := checkHTTPS(c.AuthentikURL); err != nil {
+		return nil, &UsageError{Flag: "--authentik-url / AUTHENTIK_URL", Detail: err.Error()}
+	}
+	if _, err := Origin(c.ProxmoxURL); err != nil {
+		return nil, &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
+	}
+	if strings.TrimSpace(c.AuthentikToken) == "" {
+		return nil, &UsageError{Flag: "AUTHENTIK_TOKEN / --authentik-token-file", Detail: "an Authentik API token is required"}
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	akPin, pvePin := c.AuthentikPin, c.ProxmoxPin
+	if akPin != "" {
+		if _, err := tlstrust.NormalizePin(akPin); err != nil {
+			return nil, &UsageError{Flag: "--authentik-fingerprint / AUTHENTIK_FINGERPRINT", Detail: err.Error()}
+		}
+	}
+	if pvePin != "" {
+		if _, err := tlstrust.NormalizePin(pvePin); err != nil {
+			return nil, &UsageError{Flag: "--proxmox-fingerprint / PROXMOX_VE_FINGERPRINT", Detail: err.Error()}
+		}
+	}
+	akHTTP, err := tlstrust.NewHTTPClient(tlstrust.Config{CAFile: c.CAFile, Pin: akPin, Roots: c.AuthentikRoots}, timeout)
+	if err != nil {
+		return nil, &UsageError{Flag: "--ca-file", Detail: err.Error()}
+	}
+	pveHTTP, err := tlstrust.NewHTTPClient(tlstrust.Config{CAFile: c.CAFile, Pin: pvePin, Roots: c.ProxmoxRoots}, timeout)
+	if err != nil {
+		return nil, &UsageError{Flag: "--ca-file", Detail: err.Error()}
+	}
+	ak, err := authentik.New(c.AuthentikURL, c.AuthentikToken, authentik.WithHTTPClient(akHTTP))
+	if err != nil {
+		return nil, &UsageError{Flag: "--authentik-url / AUTHENTIK_URL / AUTHENTIK_TOKEN", Detail: err.Error()}
+	}
+	var auth proxmox.Auth
+	switch {
+	case c.ProxmoxToken != "":
+		auth, err = proxmox.TokenAuth(c.ProxmoxToken)
+		if err != nil {
+			return nil, &UsageError{Flag: "PROXMOX_VE_API_TOKEN", Detail: err.Error()}
+		}
+	case c.ProxmoxUser != "" && c.ProxmoxPassword != "":
+		auth = proxmox.PasswordAuth(c.ProxmoxUser, c.ProxmoxPassword, c.ProxmoxOTP)
+	default:
+		return nil, &UsageError{Flag: "PROXMOX_VE_API_TOKEN or PROXMOX_VE_USERNAME + PROXMOX_VE_PASSWORD", Detail: "Proxmox credentials are required"}
+	}
+	pve, err := proxmox.New(c.ProxmoxURL, auth, proxmox.WithHTTPClient(pveHTTP))
+	if err != nil {
+		return nil, &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
+	}
+	return &Clients{Authentik: ak, Proxmox: pve, AuthentikHTTP: akHTTP}, nil
+}
 
-// New returns an Engine for in.
+// New returns an Engine for in (empty fields take the defaults).
 func New(c *Clients, in Inputs, opts ...Option) *Engine {
-	e := &Engine{c: c, in: in, now: time.Now}
+	e := &Engine{c: c, in: in.withDefaults(), rand: rand.Reader, now: time.Now,
+		lookup: func(ctx context.Context, host string) ([]string, error) {
+			return net.DefaultResolver.LookupHost(ctx, host)
+		}}
 	for _, o := range opts {
 		o(e)
 	}
 	return e
 }
 
-// Inputs returns the engine's inputs (with defaults filled in).
+// Inputs returns the engine's inputs with defaults filled in.
 func (e *Engine) Inputs() Inputs { return e.in }
 
-// Preflight runs the read-only checks.
-func (e *Engine) Preflight(ctx context.Context) (*Report, error) { return nil, errNotYet }
+// setupSteps in plan order (dependencies first).
+func setupSteps() []step {
+	return []step{preflightStep{}, signingKeyStep{}, providerStep{}, applicationStep{}, issuerStep{}, realmStep{}, groupStep{}, aclStep{}, usersStep{}, loginStep{}}
+}
 
-// Facts returns what the last Preflight/Plan discovered.
-func (e *Engine) Facts() Facts { return Facts{} }
+// stages group the writes: each stage depends only on earlier ones, its
+// steps run concurrently. Critical path of a fresh setup: reads (2 round
+// trips) → provider ∥ realm ∥ group → application ∥ ACL ∥ users → issuer
+// check ∥ auth-url. The key stage only costs when a key is generated.
+func stages() [][]step {
+	return [][]step{
+		{signingKeyStep{}},
+		{providerStep{}, realmStep{}, groupStep{}},
+		{applicationStep{}, aclStep{}, usersStep{}},
+		{issuerStep{}, loginStep{}},
+	}
+}
 
-// Plan computes what Apply would do.
-func (e *Engine) Plan(ctx context.Context) (*Plan, error) { return nil, errNotYet }
+// check runs the checks of steps concurrently on a fresh State.
+func (e *Engine) check(ctx context.Context, in Inputs, steps []step) *State {
+	return e.checkState(ctx, e.newState(in), steps)
+}
 
-// Apply carries out p.
+func (e *Engine) newState(in Inputs) *State {
+	return &State{In: in, e: e, now: e.now(), rd: newReader(e.c, in)}
+}
+
+func (e *Engine) checkState(ctx context.Context, s *State, steps []step) *State {
+	in := s.In
+	s.checks = make([][]checkRec, len(steps))
+	if err := in.Validate(); err != nil {
+		var ue *UsageError
+		fix := ""
+		if errors.As(err, &ue) {
+			fix = ue.Flag
+		}
+		s.checks[0] = []checkRec{fail("inputs", "Inputs are valid", err.Error(), fix)}
+		return s
+	}
+	var wg sync.WaitGroup
+	for i, st := range steps {
+		wg.Go(func() { s.checks[i] = st.Check(ctx, s) })
+	}
+	wg.Wait()
+	return s
+}
+
+// Preflight runs the read-only checks of every step. The report lists each
+// check; an error is returned only when ctx ends.
+func (e *Engine) Preflight(ctx context.Context) (*Report, error) {
+	s := e.check(ctx, e.in, setupSteps())
+	e.state = s
+	if err := ctx.Err(); err != nil {
+		return s.report(), err
+	}
+	return s.report(), nil
+}
+
+// Facts returns what the last Preflight/Plan/Status discovered.
+func (e *Engine) Facts() Facts {
+	if e.state == nil {
+		return Facts{}
+	}
+	f := e.state.Facts
+	return f
+}
+
+// State returns the state of the last check pass (nil before any).
+func (e *Engine) State() *State { return e.state }
+
+func preflightError(r *Report) error {
+	var details, fixes []string
+	for _, c := range r.Failed() {
+		details = append(details, c.Title+": "+c.Detail)
+		if c.Fix != "" && !contains(fixes, c.Fix) {
+			fixes = append(fixes, c.Fix)
+		}
+	}
+	return &CheckError{Step: StepPreflight, Detail: strings.Join(details, "; "), Fix: strings.Join(fixes, "; "), Report: r}
+}
+
+// Plan computes what Apply would do. It reuses the checks of an immediately
+// preceding Preflight; it never writes. Failed checks give a *CheckError.
+func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
+	s := e.state
+	if s == nil || s.applied || s.plan != nil {
+		s = e.check(ctx, e.in, setupSteps())
+		e.state = s
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r := s.report(); !r.OK() {
+		return nil, preflightError(r)
+	}
+	return buildPlan(s, setupSteps()), nil
+}
+
+func buildPlan(s *State, steps []step) *Plan {
+	p := &Plan{state: s}
+	var login step
+	for _, st := range steps {
+		if st.ID() == StepLoginTest {
+			login = st
+			continue
+		}
+		p.Items = append(p.Items, st.Plan(s)...)
+	}
+	s.changes = p.HasChanges()
+	if login != nil {
+		p.Items = append(p.Items, login.Plan(s)...)
+	}
+	for _, d := range s.departed {
+		p.Notes = append(p.Notes, "redirect URI "+d+" is registered but matches no current node or input; kept (remove it in authentik if the node is gone)")
+	}
+	for _, b := range s.blocked {
+		p.Notes = append(p.Notes, "cannot be resolved by consent: "+b)
+	}
+	s.plan = p
+	return p
+}
+
+// Status is a read-only plan of what is missing or drifted (always a fresh
+// read). HasChanges on the result means the setup is not complete.
+func (e *Engine) Status(ctx context.Context) (*Plan, error) {
+	e.state = nil
+	return e.Plan(ctx)
+}
+
+func (e *Engine) emitter(o ApplyOptions) func(Event) {
+	if o.OnEvent == nil {
+		return func(Event) {}
+	}
+	return o.OnEvent
+}
+
+func title(id string) string { return StepTitles[id] }
+
+// Apply carries out p. Conflicts need o.AllowConflicts, else a
+// *ConflictError is returned before anything is written. Events arrive in a
+// fixed order: for each stage, the start (or "nothing to do") events in
+// step order, then the outcomes in step order.
 func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, error) {
-	return nil, errNotYet
+	if p == nil || p.state == nil || p.state.e != e {
+		return nil, errors.New("steps: the plan was not made by this engine (call Plan first)")
+	}
+	s := p.state
+	if s.applied {
+		return nil, errors.New("steps: the plan was already applied; make a new plan")
+	}
+	if c := p.Conflicts(); len(c) > 0 && !o.AllowConflicts {
+		return nil, &ConflictError{Items: c}
+	}
+	if len(s.blocked) > 0 {
+		return nil, &CheckError{Step: StepPreflight, Detail: strings.Join(s.blocked, "; "), Fix: "change the inputs named above"}
+	}
+	s.applied = true
+	emit := e.emitter(o)
+	emit(Event{Step: StepPreflight, Title: title(StepPreflight), Phase: PhaseDone, Message: "checks passed"})
+	if !p.HasChanges() {
+		for _, st := range stages() {
+			for _, x := range st {
+				emit(Event{Step: x.ID(), Title: title(x.ID()), Phase: PhaseNone, Message: "nothing to do"})
+			}
+		}
+		return e.result(s), nil
+	}
+	if err := e.prepareSecrets(s); err != nil {
+		return nil, err
+	}
+	err := e.runStages(ctx, s, stages(), o, emit)
+	if err == nil && s.iss.fixed && s.Out.AuthURL == "" {
+		// the realm's issuer was corrected after auth-url ran: ask again
+		emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseStart, Message: "again, after the issuer correction"})
+		if err = (loginStep{}).Apply(ctx, s, o); err != nil {
+			emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseFail, Message: err.Error(), Err: err})
+		} else {
+			emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseDone})
+		}
+	}
+	return e.result(s), err
 }
 
-// AddUsers plans and applies the users step only (append=1).
+func (e *Engine) result(s *State) *Result {
+	r := s.Out
+	r.Realm = s.In.Realm
+	if r.IssuerURL == "" {
+		r.IssuerURL = s.issuer()
+	}
+	r.ClientID = s.clientID
+	r.Users = s.userIDs()
+	r.Writes = int(s.writes.Load())
+	return &r
+}
+
+// prepareSecrets generates the client id and secret where needed
+// (crypto/rand unless WithSecretSource).
+func (e *Engine) prepareSecrets(s *State) error {
+	if s.prov.action == ActionCreate && s.clientID == "" {
+		id, err := randomString(e.rand, clientIDLen)
+		if err != nil {
+			return err
+		}
+		s.clientID = id
+	}
+	if s.clientSecret == "" && (s.prov.action == ActionCreate || s.prov.newKey) {
+		sec, err := randomString(e.rand, clientSecretLen)
+		if err != nil {
+			return err
+		}
+		s.clientSecret = sec
+	}
+	return nil
+}
+
+// runStages runs the stages in order; a failing stage stops the run after
+// its other steps finished. The next run completes from what exists.
+func (e *Engine) runStages(ctx context.Context, s *State, stg [][]step, o ApplyOptions, emit func(Event)) error {
+	for _, stage := range stg {
+		var run []step
+		for _, st := range stage {
+			if st.Pending(s) {
+				run = append(run, st)
+				emit(Event{Step: st.ID(), Title: title(st.ID()), Phase: PhaseStart})
+			} else {
+				emit(Event{Step: st.ID(), Title: title(st.ID()), Phase: PhaseNone, Message: "nothing to do"})
+			}
+		}
+		errs := make([]error, len(run))
+		var wg sync.WaitGroup
+		for i, st := range run {
+			wg.Go(func() { errs[i] = st.Apply(ctx, s, o) })
+		}
+		wg.Wait()
+		var failed []error
+		for i, st := range run {
+			if errs[i] != nil {
+				err := &StepError{Step: st.ID(), Err: s.scrub(errs[i])}
+				failed = append(failed, err)
+				emit(Event{Step: st.ID(), Title: title(st.ID()), Phase: PhaseFail, Message: err.Err.Error(), Err: err})
+			} else {
+				emit(Event{Step: st.ID(), Title: title(st.ID()), Phase: PhaseDone})
+			}
+		}
+		if len(failed) > 0 {
+			return errors.Join(failed...)
+		}
+	}
+	return nil
+}
+
+// AddUsers plans and applies the users step only (create if missing, add
+// the group with append=1). Userids follow the existing realm's
+// username-claim and the provider's sub_mode.
 func (e *Engine) AddUsers(ctx context.Context, users []string, o ApplyOptions) (*Result, error) {
-	return nil, errNotYet
+	in := e.in
+	in.Users = users
+	s := e.newState(in)
+	s.usersOnly, s.mode = true, "users"
+	e.checkState(ctx, s, []step{preflightStep{}, providerLookup{}, realmStep{}, groupStep{}, usersStep{}})
+	e.state = s
+	if r := s.report(); !r.OK() {
+		return nil, preflightError(r)
+	}
+	if s.realm.existing == nil || s.group.existing == nil {
+		return nil, &CheckError{Step: StepUsers, Detail: fmt.Sprintf("realm %q or group %q does not exist yet", in.Realm, in.Group), Fix: "run pvesso setup first"}
+	}
+	p := &Plan{state: s, Items: (usersStep{}).Plan(s)}
+	s.plan = p
+	s.applied = true
+	emit := e.emitter(o)
+	err := e.runStages(ctx, s, [][]step{{usersStep{}}}, o, emit)
+	r := e.result(s)
+	return r, err
 }
 
-// Status is a read-only plan: what is missing or drifted.
-func (e *Engine) Status(ctx context.Context) (*Plan, error) { return nil, errNotYet }
+// providerLookup only reads the provider (for AddUsers).
+type providerLookup struct{}
 
-// PlanRemove plans deleting what pvesso manages.
-func (e *Engine) PlanRemove(ctx context.Context) (*Plan, error) { return nil, errNotYet }
-
-// Remove deletes what PlanRemove listed.
-func (e *Engine) Remove(ctx context.Context, p *Plan, o ApplyOptions) (*Result, error) {
-	return nil, errNotYet
+func (providerLookup) ID() string { return StepProvider }
+func (providerLookup) Check(ctx context.Context, s *State) []checkRec {
+	if _, err := s.provider(ctx); err != nil {
+		return []checkRec{readFail("authentik", "authentik-providers", "Authentik providers readable", err)}
+	}
+	return nil
 }
+func (providerLookup) Plan(*State) []Item                                { return nil }
+func (providerLookup) Apply(context.Context, *State, ApplyOptions) error { return nil }
+func (providerLookup) Pending(*State) bool                               { return false }
 
-// RealmUsers lists the Proxmox users of the realm.
-func (e *Engine) RealmUsers(ctx context.Context) ([]string, error) { return nil, errNotYet }
+// RealmUsers lists the Proxmox users of the realm, sorted.
+func (e *Engine) RealmUsers(ctx context.Context) ([]string, error) {
+	if err := e.c.Proxmox.Login(ctx); err != nil {
+		return nil, err
+	}
+	us, err := e.c.Proxmox.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range us {
+		if strings.HasSuffix(u.UserID, "@"+e.in.Realm) {
+			out = append(out, u.UserID)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 // LoginURL asks Proxmox for a fresh login test link (POST
-// /access/openid/auth-url; it leaves a pending login state on the node, so
-// it counts as a write and is not part of a no-op rerun).
-func (e *Engine) LoginURL(ctx context.Context) (string, error) { return "", errNotYet }
-
-// UserID predicts the Proxmox userid of an Authentik user for the given
-// subject mode, username claim and realm.
-func UserID(subjectMode, usernameClaim, realm string, u UserInfo) (string, error) {
-	return "", errNotYet
-}
-
-// Preview is UserID with the modes taken from in.
-func Preview(in Inputs, u UserInfo) (string, error) {
-	return UserID(in.SubjectMode, in.UsernameClaim, in.Realm, u)
+// /access/openid/auth-url with the Proxmox origin). It leaves a pending
+// login state on the node, so it counts as a write and is not part of a
+// no-op rerun.
+func (e *Engine) LoginURL(ctx context.Context) (string, error) {
+	origin, err := Origin(e.in.ProxmoxURL)
+	if err != nil {
+		return "", &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
+	}
+	return e.c.Proxmox.OpenIDAuthURL(ctx, e.in.Realm, origin)
 }
