@@ -106,6 +106,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.wizard(ctx, o)
 	}
 	p := newPlain(c, o)
+	if err := p.inputs().Validate(); err != nil {
+		return c.usageErr(err)
+	}
 	return p.run(ctx)
 }
 

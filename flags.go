@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pvesso/pvesso/internal/tlstrust"
+	"github.com/pvesso/pvesso/steps"
 )
 
 // Environment variable names (contract: other tools rely on them).
@@ -311,8 +312,6 @@ var (
 	reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*=\S+$`)
 )
 
-var subjectModes = []string{"hashed_user_id", "user_id", "user_uuid", "user_username", "user_email", "user_upn"}
-
 // resolve fills every option from flag > environment > config file >
 // default, reads the secrets, and validates. needCreds says whether missing
 // credentials and URLs are usage errors (plain mode) or left for the wizard.
@@ -425,11 +424,11 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 	if strings.TrimSpace(o.appName) == "" {
 		return usagef("--app-name must not be empty")
 	}
-	if !contains(subjectModes, o.subjectMode) {
-		return usagef("--subject-mode %q is not one of %s", o.subjectMode, strings.Join(subjectModes, ", "))
+	if !contains(steps.SubjectModes, o.subjectMode) {
+		return usagef("--subject-mode %q is not one of %s", o.subjectMode, strings.Join(steps.SubjectModes, ", "))
 	}
-	if o.usernameClaim == "" || strings.ContainsAny(o.usernameClaim, " \t:/") {
-		return usagef("--username-claim %q is not a claim name: use subject, username or email", o.usernameClaim)
+	if !contains(steps.UsernameClaims, o.usernameClaim) {
+		return usagef("--username-claim %q is not one of %s", o.usernameClaim, strings.Join(steps.UsernameClaims, ", "))
 	}
 	for i, r := range o.redirectURIs {
 		u, err := normalizeURL(r, "")

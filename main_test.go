@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pvesso/pvesso/steps"
+	"github.com/pvesso/pvesso/ui"
 )
 
 // result is one captured run of the CLI.
@@ -510,5 +514,54 @@ func TestFlagErrorsDoNotEchoValues(t *testing.T) {
 	r := runCLI(t, goodEnv(), "setup", "--yes=hunter2")
 	if r.code != 2 || strings.Contains(r.all(), "hunter2") {
 		t.Errorf("exit %d, output %q", r.code, r.all())
+	}
+}
+
+func TestRememberWizardMergesNonSecretAnswers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pvesso", "config.json")
+	if err := saveConfig(path, fileConfig{Realm: "old", ProxmoxURL: "https://old.test:8006", AppName: "Keep"}); err != nil {
+		t.Fatal(err)
+	}
+	o := &options{configPath: path, caFile: "/etc/ca.pem"}
+	pin := strings.TrimSuffix(strings.Repeat("AB:", 32), ":")
+	// A pin accepted early in the wizard: only the connection is known.
+	if err := rememberWizard(o, ui.Remembered{ProxmoxURL: "https://new.test:8006", ProxmoxPin: pin}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxmoxURL != "https://new.test:8006" || c.ProxmoxFingerprint != pin || c.Realm != "old" || c.AppName != "Keep" || c.CAFile != "/etc/ca.pem" {
+		t.Errorf("after pin: %+v", c)
+	}
+	// After an apply: the choices replace the old ones.
+	in := steps.DefaultInputs()
+	in.Realm, in.AllNodes = "sso", true
+	if err := rememberWizard(o, ui.Remembered{Inputs: in}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = loadConfig(path)
+	if c.Realm != "sso" || c.AppName != steps.DefaultAppName || c.AllNodes == nil || !*c.AllNodes || c.ProxmoxURL != "https://new.test:8006" {
+		t.Errorf("after apply: %+v", c)
+	}
+}
+
+func TestWizardExitCodes(t *testing.T) {
+	c := &cli{stderr: &bytes.Buffer{}}
+	ctx := context.Background()
+	if got := wizardExit(ctx, c, nil); got != exitOK {
+		t.Errorf("nil → %d", got)
+	}
+	if got := wizardExit(ctx, c, ui.ErrAborted); got != exitInterrupted {
+		t.Errorf("aborted → %d", got)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if got := wizardExit(cctx, c, context.Canceled); got != exitInterrupted {
+		t.Errorf("cancelled → %d", got)
+	}
+	if got := wizardExit(ctx, c, errors.New("boom")); got != exitFailed {
+		t.Errorf("error → %d", got)
 	}
 }

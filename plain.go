@@ -469,7 +469,8 @@ func (p *plain) fail(ctx context.Context, what string, err error) int {
 		return exitInterrupted
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var sue *steps.UsageError
+	if errors.As(err, &ue) || errors.As(err, &sue) {
 		return p.usage(err)
 	}
 	msg := p.errText(err)
