@@ -286,4 +286,3 @@ func isTrue(v any) bool {
 	}
 	return false
 }
-
