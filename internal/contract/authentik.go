@@ -46,9 +46,10 @@ func AuthentikSchemaPath(version string) string {
 // one version of its OpenAPI schema with kin-openapi's openapi3filter, plus
 // two checks the schema cannot express on its own (see Strict).
 type AuthentikValidator struct {
-	doc     *openapi3.T
-	router  routers.Router
-	version string
+	doc        *openapi3.T
+	router     routers.Router
+	version    string
+	deviations []Deviation
 	// Strict (default true) additionally reports
 	//   - query parameters the operation does not declare (authentik ignores
 	//     unknown filters silently, so a client would get unfiltered lists);
@@ -121,7 +122,8 @@ func (v *AuthentikValidator) options() *openapi3filter.Options {
 			}
 			return nil
 		},
-		SchemaValidationOptions: v.doc.GetSchemaValidationOptions(),
+		// short messages ("Error at /field: reason") instead of schema dumps
+		SchemaValidationOptions: append(v.doc.GetSchemaValidationOptions(), openapi3.DisableSchemaErrorDetails()),
 	}
 }
 
@@ -153,41 +155,172 @@ func cloneRequest(req *http.Request, body []byte) *http.Request {
 	return c
 }
 
+// Problem is one schema violation of a request or a response.
+type Problem struct {
+	Phase string // "request" or "response"
+	// Pointer is the JSON pointer of the offending value in the body
+	// ("/results/0/provider_obj"), or "" for problems not about a body
+	// value (status, headers, parameters).
+	Pointer string
+	Message string
+}
+
+func (p Problem) String() string {
+	if p.Pointer != "" {
+		return fmt.Sprintf("%s body at %s: %s", p.Phase, p.Pointer, p.Message)
+	}
+	return p.Phase + ": " + p.Message
+}
+
+// ExchangeError lists the problems of one request and/or response.
+type ExchangeError struct {
+	Method, Path string // Path with query
+	OperationID  string
+	Status       int // 0 when only the request was checked
+	Version      string
+	Problems     []Problem
+	// Excused are problems matched by a Deviation (not in Problems).
+	Excused []Problem
+}
+
+func (e *ExchangeError) Error() string {
+	var b strings.Builder
+	if e.Status == 0 {
+		fmt.Fprintf(&b, "request %s %s (%s) violates authentik %s schema:", e.Method, e.Path, e.OperationID, e.Version)
+	} else {
+		fmt.Fprintf(&b, "response %d to %s %s (%s) violates authentik %s schema:", e.Status, e.Method, e.Path, e.OperationID, e.Version)
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Deviation excuses one known difference between a real authentik server
+// and its own schema. Validators have none unless a test adds them with
+// AllowDeviations; every excused problem stays visible (ExchangeError.Excused,
+// Recorder.Excused).
+type Deviation struct {
+	Phase   string // "request" or "response"
+	Field   string // last segment of the problem's JSON pointer
+	Message string // the exact problem message, e.g. "Value is not nullable"
+	// Evidence says why the real server behaves so.
+	Evidence string
+}
+
+func (d Deviation) matches(p Problem) bool {
+	if p.Phase != d.Phase || p.Message != d.Message || p.Pointer == "" {
+		return false
+	}
+	return p.Pointer[strings.LastIndex(p.Pointer, "/")+1:] == d.Field
+}
+
+// AuthentikNullRelations are the response fields that a real authentik
+// renders as null although the schemas before 2026.2 do not mark them
+// nullable. A missing relation is serialised as None by DRF
+// (rest_framework.fields.get_attribute returns None on ObjectDoesNotExist;
+// a nested serializer of a None attribute renders None), and authentik's
+// later schemas declare exactly these fields nullable: assigned_*
+// application fields from 2026.2.0, provider_obj from 2026.2.2
+// (shared/reference/authentik-versions.md, "Use nullable types"), and
+// policy_obj/group_obj/user_obj in the 2026.8.3 schema.
+// ASSUMPTION: the runtime behaviour (null) predates the schema fix; the
+// reference documents only the schema change.
+var AuthentikNullRelations = func() []Deviation {
+	var ds []Deviation
+	for _, f := range []string{"assigned_application_slug", "assigned_application_name",
+		"assigned_backchannel_application_slug", "assigned_backchannel_application_name",
+		"provider_obj", "policy_obj", "group_obj", "user_obj"} {
+		ds = append(ds, Deviation{Phase: "response", Field: f, Message: "Value is not nullable",
+			Evidence: "DRF renders a missing relation as null; authentik's schema marks it nullable from 2026.2"})
+	}
+	return ds
+}()
+
+// AllowDeviations adds excused deviations (call before use).
+func (v *AuthentikValidator) AllowDeviations(ds ...Deviation) {
+	v.deviations = append(v.deviations, ds...)
+}
+
 // ValidateRequest checks one request (body given separately, req.Body is
-// not read). It returns nil or an error listing every problem.
+// not read). It returns nil or an *ExchangeError listing every problem.
 func (v *AuthentikValidator) ValidateRequest(req *http.Request, body []byte) error {
-	_, err := v.validateRequest(req, body)
+	in, ps, err := v.validateRequest(req, body)
+	if err != nil {
+		return err
+	}
+	return v.result(in.Route, req, 0, ps)
+}
+
+// result builds the error of a checked exchange (nil if nothing is left
+// after deviations).
+func (v *AuthentikValidator) result(route *routers.Route, req *http.Request, status int, ps []Problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	e := &ExchangeError{Method: req.Method, Path: req.URL.RequestURI(), OperationID: route.Operation.OperationID, Status: status, Version: v.version}
+	for _, p := range ps {
+		excused := false
+		for _, d := range v.deviations {
+			if d.matches(p) {
+				excused = true
+				break
+			}
+		}
+		if excused {
+			e.Excused = append(e.Excused, p)
+		} else {
+			e.Problems = append(e.Problems, p)
+		}
+	}
+	if len(e.Problems) == 0 {
+		return &excusedOnly{e}
+	}
+	return e
+}
+
+// excusedOnly carries excused problems of an otherwise valid exchange; the
+// exported functions turn it into nil.
+type excusedOnly struct{ e *ExchangeError }
+
+func (x *excusedOnly) Error() string { return "only excused deviations" }
+
+func nilIfExcused(err error) error {
+	var x *excusedOnly
+	if errors.As(err, &x) {
+		return nil
+	}
 	return err
 }
 
-func (v *AuthentikValidator) validateRequest(req *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
+func (v *AuthentikValidator) validateRequest(req *http.Request, body []byte) (*openapi3filter.RequestValidationInput, []Problem, error) {
 	c := cloneRequest(req, body)
 	route, params, err := v.route(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in := &openapi3filter.RequestValidationInput{Request: c, PathParams: params, Route: route, Options: v.options()}
-	var problems []string
+	var ps []Problem
 	if err := openapi3filter.ValidateRequest(c.Context(), in); err != nil {
-		problems = append(problems, err.Error())
+		ps = append(ps, flatten("request", err)...)
 	}
 	if len(body) > 0 && route.Operation.RequestBody == nil {
-		problems = append(problems, "request has a body but the operation takes none")
+		ps = append(ps, Problem{Phase: "request", Message: "request has a body but the operation takes none"})
 	}
 	if v.Strict {
-		problems = append(problems, unknownQuery(route, c.URL.Query())...)
+		for _, m := range unknownQuery(route, c.URL.Query()) {
+			ps = append(ps, Problem{Phase: "request", Message: m})
+		}
 		if len(body) > 0 && route.Operation.RequestBody != nil && route.Operation.RequestBody.Value != nil {
 			if mt := route.Operation.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
-				problems = append(problems, unknownProperties(mt.Schema, body, "request body")...)
+				ps = append(ps, unknownProperties(mt.Schema, body, "request")...)
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return in, fmt.Errorf("request %s %s (%s) violates authentik %s schema:\n  %s", req.Method, req.URL.RequestURI(), route.Operation.OperationID, v.version, strings.Join(problems, "\n  "))
-	}
-	// reuse a clean input for the response check (the body was consumed)
+	// a clean input for the response check (the body was consumed)
 	in.Request = cloneRequest(req, body)
-	return in, nil
+	return in, ps, nil
 }
 
 // ValidateResponse checks a response to req (reqBody is the request's body).
@@ -199,7 +332,7 @@ func (v *AuthentikValidator) ValidateResponse(req *http.Request, reqBody []byte,
 		return err
 	}
 	in := &openapi3filter.RequestValidationInput{Request: c, PathParams: params, Route: route, Options: v.options()}
-	return v.validateResponse(in, status, header, body)
+	return nilIfExcused(v.result(route, req, status, v.validateResponse(in, status, header, body)))
 }
 
 // undeclared404 reports whether a 404 is accepted although the schema does
@@ -212,79 +345,175 @@ func undeclared404(route *routers.Route, status int) bool {
 	return status == http.StatusNotFound && strings.Contains(route.Path, "{")
 }
 
-func (v *AuthentikValidator) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, body []byte) error {
+func (v *AuthentikValidator) validateResponse(in *openapi3filter.RequestValidationInput, status int, header http.Header, body []byte) []Problem {
 	route := in.Route
-	where := fmt.Sprintf("response %d to %s %s (%s)", status, in.Request.Method, in.Request.URL.RequestURI(), route.Operation.OperationID)
-	fail := func(problems []string) error {
-		return fmt.Errorf("%s violates authentik %s schema:\n  %s", where, v.version, strings.Join(problems, "\n  "))
-	}
+	one := func(msg string) []Problem { return []Problem{{Phase: "response", Message: msg}} }
 	if status >= 300 && status < 400 {
-		return fail([]string{"redirects are not part of the API"})
+		return one(fmt.Sprintf("status %d: redirects are not part of the API", status))
 	}
-	if route.Operation.Responses.Status(status) == nil && undeclared404(route, status) {
-		gen := v.doc.Components.Schemas["GenericError"]
-		if gen == nil {
-			return fail([]string{"404 is undeclared and the schema has no GenericError to check it against"})
+	declared := route.Operation.Responses.Status(status)
+	if declared == nil && undeclared404(route, status) {
+		return v.checkGenericError(status, header, body)
+	}
+	if declared != nil && declared.Value != nil && len(declared.Value.Content) == 0 {
+		// A status the schema lists without a body description: 204 must
+		// be empty (HTTP); an error status may carry DRF's {"detail": ...}
+		// (e.g. setup_urls' 404 raised as Http404), which must then be a
+		// GenericError.
+		if len(bytes.TrimSpace(body)) == 0 {
+			return nil
 		}
-		if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-			return fail([]string{fmt.Sprintf("404 body has content type %q, want application/json", ct)})
+		if status == http.StatusNoContent || status < 400 {
+			return one(fmt.Sprintf("status %d: the schema declares no body for this status but one was sent", status))
 		}
-		var val any
-		if err := jsonUnmarshal(body, &val); err != nil {
-			return fail([]string{"404 body is not JSON: " + err.Error()})
-		}
-		var problems []string
-		if err := gen.Value.VisitJSON(val, append(v.doc.GetSchemaValidationOptions(), openapi3.MultiErrors())...); err != nil {
-			problems = append(problems, "404 body is not a GenericError: "+err.Error())
-		}
-		if v.Strict {
-			problems = append(problems, unknownProperties(gen, body, "404 body")...)
-		}
-		if len(problems) > 0 {
-			return fail(problems)
-		}
-		return nil
+		return v.checkGenericError(status, header, body)
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header, Options: v.options()}
 	out.SetBodyBytes(body)
-	var problems []string
+	var ps []Problem
 	if err := openapi3filter.ValidateResponse(in.Request.Context(), out); err != nil {
-		problems = append(problems, err.Error())
+		ps = append(ps, flatten("response", err)...)
 	}
-	if rr := route.Operation.Responses.Status(status); rr != nil && rr.Value != nil {
-		if len(rr.Value.Content) == 0 && len(bytes.TrimSpace(body)) > 0 {
-			problems = append(problems, "the schema declares no body for this status but one was sent")
+	if rr := declared; rr != nil && rr.Value != nil && v.Strict && len(body) > 0 {
+		if mt := rr.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+			ps = append(ps, unknownProperties(mt.Schema, body, "response")...)
 		}
-		if v.Strict && len(body) > 0 {
-			if mt := rr.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
-				problems = append(problems, unknownProperties(mt.Schema, body, "response body")...)
+	}
+	return ps
+}
+
+// checkGenericError checks an error body that the schema does not describe
+// against GenericError ({"detail": string, "code"?: string}).
+func (v *AuthentikValidator) checkGenericError(status int, header http.Header, body []byte) []Problem {
+	one := func(msg string) []Problem { return []Problem{{Phase: "response", Message: msg}} }
+	gen := v.doc.Components.Schemas["GenericError"]
+	if gen == nil {
+		return one(fmt.Sprintf("status %d has no body schema and the schema has no GenericError to check it against", status))
+	}
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return one(fmt.Sprintf("status %d: body has content type %q, want application/json", status, ct))
+	}
+	var val any
+	if err := jsonUnmarshal(body, &val); err != nil {
+		return one(fmt.Sprintf("status %d: body is not JSON: %v", status, err))
+	}
+	var ps []Problem
+	if err := gen.Value.VisitJSON(val, append(v.doc.GetSchemaValidationOptions(), openapi3.MultiErrors(), openapi3.DisableSchemaErrorDetails())...); err != nil {
+		for _, p := range flatten("response", err) {
+			p.Message = fmt.Sprintf("status %d body is not a GenericError: %s", status, p.Message)
+			ps = append(ps, p)
+		}
+	}
+	if v.Strict {
+		ps = append(ps, unknownProperties(gen, body, "response")...)
+	}
+	return ps
+}
+
+// flatten turns kin-openapi's error tree into problems: one per failing
+// value (schema errors carry full JSON pointers at their leaves), or the
+// error's own message when it is not about a body value.
+func flatten(phase string, err error) []Problem {
+	var out []Problem
+	var walk func(error, string)
+	walk = func(err error, ctx string) {
+		switch e := err.(type) {
+		case nil:
+			return
+		case openapi3.MultiError:
+			for _, x := range e {
+				walk(x, ctx)
+			}
+			return
+		case *openapi3filter.RequestError:
+			c := "request body"
+			if e.Parameter != nil {
+				c = fmt.Sprintf("%s parameter %q", e.Parameter.In, e.Parameter.Name)
+			} else if e.RequestBody == nil {
+				c = "request"
+			}
+			if e.Err == nil || !hasSchemaError(e.Err) {
+				out = append(out, Problem{Phase: phase, Message: e.Error()})
+				return
+			}
+			walk(e.Err, c)
+			return
+		case *openapi3filter.ResponseError:
+			if e.Err == nil || !hasSchemaError(e.Err) {
+				out = append(out, Problem{Phase: phase, Message: e.Error()})
+				return
+			}
+			walk(e.Err, "response body")
+			return
+		case *openapi3.SchemaError:
+			if e.Origin != nil && hasSchemaError(e.Origin) {
+				walk(e.Origin, ctx)
+				return
+			}
+			msg := e.Reason
+			if msg == "" {
+				msg = fmt.Sprintf("doesn't match schema %q", e.SchemaField)
+			}
+			ptr := "/" + strings.Join(e.JSONPointer(), "/")
+			if ctx != "request body" && ctx != "response body" {
+				// a parameter value: no body pointer
+				out = append(out, Problem{Phase: phase, Message: ctx + ": " + msg})
+				return
+			}
+			out = append(out, Problem{Phase: phase, Pointer: ptr, Message: msg})
+			return
+		}
+		if m, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, x := range m.Unwrap() {
+				walk(x, ctx)
+			}
+			return
+		}
+		if u := errors.Unwrap(err); u != nil && hasSchemaError(u) {
+			walk(u, ctx)
+			return
+		}
+		out = append(out, Problem{Phase: phase, Message: err.Error()})
+	}
+	walk(err, "")
+	return out
+}
+
+func hasSchemaError(err error) bool {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return true
+	}
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, x := range me {
+			if hasSchemaError(x) {
+				return true
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return fail(problems)
-	}
-	return nil
+	return false
 }
 
-// ValidateExchange validates a recorded request and its response.
+// ValidateExchange validates a recorded request and its response. It
+// returns nil, an *ExchangeError for the request and/or one for the
+// response (joined), or an error for which IsOutsideAPI is true.
 func (v *AuthentikValidator) ValidateExchange(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) error {
-	in, err := v.validateRequest(req, reqBody)
-	if errors.Is(err, errOutsideAPI) {
+	reqErr, respErr, err := v.validateExchange(req, reqBody, status, header, respBody)
+	if err != nil {
 		return err
 	}
-	var errs []error
+	return errors.Join(nilIfExcused(reqErr), nilIfExcused(respErr))
+}
+
+func (v *AuthentikValidator) validateExchange(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) (reqErr, respErr, err error) {
+	in, ps, err := v.validateRequest(req, reqBody)
 	if err != nil {
-		errs = append(errs, err)
-		if in == nil {
-			return err
-		}
-		in.Request = cloneRequest(req, reqBody)
+		return nil, nil, err
 	}
-	if err := v.validateResponse(in, status, header, respBody); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	reqErr = v.result(in.Route, req, 0, ps)
+	respErr = v.result(in.Route, req, status, v.validateResponse(in, status, header, respBody))
+	return reqErr, respErr, nil
 }
 
 // IsOutsideAPI reports whether err says the request was not an /api/v3 call
@@ -295,6 +524,7 @@ func IsOutsideAPI(err error) bool { return errors.Is(err, errOutsideAPI) }
 type Violation struct {
 	Method, Path string
 	Err          string
+	Problems     []Problem
 }
 
 func (x Violation) String() string { return x.Err }
@@ -309,22 +539,44 @@ type Recorder struct {
 	operations map[string]int
 	// outside lists requests outside /api/v3 (not validated).
 	outside []string
+	// excused are problems matched by the validator's deviations.
+	excused []Problem
 }
 
 func (r *Recorder) record(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) {
-	err := r.v.ValidateExchange(req, reqBody, status, header, respBody)
+	reqErr, respErr, err := r.v.validateExchange(req, reqBody, status, header, respBody)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if errors.Is(err, errOutsideAPI) {
-		r.outside = append(r.outside, req.Method+" "+req.URL.Path)
+	if err != nil {
+		if errors.Is(err, errOutsideAPI) {
+			r.outside = append(r.outside, req.Method+" "+req.URL.Path)
+			return
+		}
+		r.violations = append(r.violations, Violation{Method: req.Method, Path: req.URL.Path, Err: err.Error()})
 		return
 	}
 	if route, _, rerr := r.v.route(cloneRequest(req, nil)); rerr == nil {
 		r.operations[route.Operation.OperationID]++
 	}
-	if err != nil {
-		r.violations = append(r.violations, Violation{Method: req.Method, Path: req.URL.Path, Err: err.Error()})
+	for _, e := range []error{reqErr, respErr} {
+		var x *excusedOnly
+		var ee *ExchangeError
+		switch {
+		case e == nil:
+		case errors.As(e, &x):
+			r.excused = append(r.excused, x.e.Excused...)
+		case errors.As(e, &ee):
+			r.excused = append(r.excused, ee.Excused...)
+			r.violations = append(r.violations, Violation{Method: req.Method, Path: req.URL.Path, Err: ee.Error(), Problems: ee.Problems})
+		}
 	}
+}
+
+// Excused returns the problems excused by the validator's deviations.
+func (r *Recorder) Excused() []Problem {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Problem(nil), r.excused...)
 }
 
 // Violations returns the violations recorded so far.
@@ -459,22 +711,23 @@ func unknownQuery(route *routers.Route, q url.Values) []string {
 	return out
 }
 
-var indexRE = regexp.MustCompile(`\[\d+\]`)
+var indexRE = regexp.MustCompile(`/\d+(/|$)`)
 
 // unknownProperties walks a JSON document along its schema and lists object
-// properties the schema does not declare.
-func unknownProperties(ref *openapi3.SchemaRef, body []byte, what string) []string {
+// properties the schema does not declare (one problem per property name and
+// array position pattern).
+func unknownProperties(ref *openapi3.SchemaRef, body []byte, phase string) []Problem {
 	var val any
 	if err := jsonUnmarshal(body, &val); err != nil {
 		return nil // the schema validation reports undecodable bodies
 	}
-	var out []string
+	var out []Problem
 	seen := map[string]bool{}
-	walkUnknown(ref, val, what, func(path string) {
-		key := indexRE.ReplaceAllString(path, "[]")
+	walkUnknown(ref, val, "", func(path string) {
+		key := indexRE.ReplaceAllString(path, "/*")
 		if !seen[key] {
 			seen[key] = true
-			out = append(out, fmt.Sprintf("%s has property %s that the schema does not declare", what, strings.TrimPrefix(path, what)))
+			out = append(out, Problem{Phase: phase, Pointer: path, Message: "property is not declared by the schema"})
 		}
 	}, 0)
 	return out
@@ -526,11 +779,11 @@ func walkUnknown(ref *openapi3.SchemaRef, val any, path string, report func(stri
 			p, ok := props[k]
 			if !ok {
 				if !free {
-					report(path + "." + k)
+					report(path + "/" + k)
 				}
 				continue
 			}
-			walkUnknown(p, t[k], path+"."+k, report, depth+1)
+			walkUnknown(p, t[k], path+"/"+k, report, depth+1)
 		}
 	case []any:
 		items := s.Items
@@ -538,7 +791,7 @@ func walkUnknown(ref *openapi3.SchemaRef, val any, path string, report func(stri
 			items = s.AllOf[0].Value.Items
 		}
 		for i, it := range t {
-			walkUnknown(items, it, fmt.Sprintf("%s[%d]", path, i), report, depth+1)
+			walkUnknown(items, it, fmt.Sprintf("%s/%d", path, i), report, depth+1)
 		}
 	}
 }

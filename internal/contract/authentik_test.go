@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -108,8 +109,8 @@ func TestGrantTypesOnlyIn2026(t *testing.T) {
 	mid := loadV(t, "2025.8.1")
 	late := loadV(t, "2026.8.3")
 	wantOK(t, late.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(list, grants))))
-	wantErr(t, mid.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(plain, grants))), ".grant_types")
-	wantErr(t, mid.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(list, ""))), ".redirect_uris[0].redirect_uri_type")
+	wantErr(t, mid.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(plain, grants))), "body at /grant_types: property is not declared")
+	wantErr(t, mid.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(list, ""))), "body at /redirect_uris/0/redirect_uri_type: property is not declared")
 	wantErr(t, late.ValidateRequest(req("POST", "/api/v3/providers/oauth2/", ""), []byte(providerBody(plain, `,"grant_types":["magic"]`))), "grant_types")
 }
 
@@ -153,7 +154,7 @@ func TestResponseChecks(t *testing.T) {
 	good := `{"version_current":"2025.8.1","version_latest":"2025.8.1","version_latest_valid":true,"build_hash":"","outdated":false,"outpost_outdated":false}`
 	wantOK(t, v.ValidateResponse(get, nil, 200, jsonHeader(), []byte(good)))
 	wantErr(t, v.ValidateResponse(get, nil, 200, jsonHeader(), []byte(`{"version_current":"2025.8.1"}`)), "version_latest")
-	wantErr(t, v.ValidateResponse(get, nil, 200, jsonHeader(), []byte(strings.Replace(good, `"build_hash":""`, `"build_hash":"","extra":1`, 1))), ".extra")
+	wantErr(t, v.ValidateResponse(get, nil, 200, jsonHeader(), []byte(strings.Replace(good, `"build_hash":""`, `"build_hash":"","extra":1`, 1))), "body at /extra: property is not declared")
 	wantErr(t, v.ValidateResponse(get, nil, 200, http.Header{"Content-Type": {"text/html"}}, []byte(good)), "Content-Type")
 	wantErr(t, v.ValidateResponse(get, nil, 500, jsonHeader(), []byte(`{"detail":"x"}`)), "status")
 	wantErr(t, v.ValidateResponse(get, nil, 302, http.Header{"Location": {"/if/flow/x/"}}, nil), "redirect")
@@ -229,13 +230,14 @@ func TestTransportRecordsWithoutAltering(t *testing.T) {
 		t.Fatalf("server saw %q, client sent %q", gotBody, body)
 	}
 	vs := tr.Violations()
-	if len(vs) != 1 {
-		t.Fatalf("want one violating exchange, got %d: %v", len(vs), vs)
+	if len(vs) != 2 {
+		t.Fatalf("want a request and a response violation, got %d: %v", len(vs), vs)
 	}
-	for _, want := range []string{"extra_field", "launch_url", "core_applications_create"} {
-		if !strings.Contains(vs[0].Err, want) {
-			t.Errorf("violation lacks %q:\n%s", want, vs[0].Err)
-		}
+	if !strings.Contains(vs[0].Err, "request POST") || len(vs[0].Problems) != 1 || vs[0].Problems[0].Pointer != "/extra_field" {
+		t.Errorf("request violation = %+v", vs[0])
+	}
+	if !strings.Contains(vs[1].Err, "response 201") || !strings.Contains(vs[1].Err, `/launch_url: property "launch_url" is missing`) {
+		t.Errorf("response violation = %+v", vs[1])
 	}
 	ops := tr.Operations()
 	if ops["admin_version_retrieve"] != 1 || ops["core_applications_create"] != 1 {
@@ -297,5 +299,74 @@ func TestTrimmedSchemasUpToDate(t *testing.T) {
 		if !bytes.Equal(got, committed) {
 			t.Errorf("%s: committed trimmed schema differs from a fresh trim; run go run ./internal/contract/aktrim", ver)
 		}
+	}
+}
+
+func TestDeclaredBodylessErrorStatus(t *testing.T) {
+	v := loadV(t, "2025.8.1")
+	r := req("GET", "/api/v3/providers/oauth2/3/setup_urls/", "")
+	// setup_urls declares 404 without a body description; DRF's Http404
+	// still sends {"detail": ...}
+	wantOK(t, v.ValidateResponse(r, nil, 404, jsonHeader(), []byte(`{"detail":"Not found."}`)))
+	wantOK(t, v.ValidateResponse(r, nil, 404, http.Header{}, nil))
+	wantErr(t, v.ValidateResponse(r, nil, 404, http.Header{"Content-Type": {"text/html"}}, []byte("<h1>Not Found</h1>")), "content type")
+	wantErr(t, v.ValidateResponse(r, nil, 404, jsonHeader(), []byte(`{"detail":"x","extra":1}`)), "/extra")
+}
+
+func TestProblemsAreStructured(t *testing.T) {
+	v := loadV(t, "2025.8.1")
+	r := req("GET", "/api/v3/core/applications/", "")
+	body := `{"pagination":{"next":0,"previous":0,"count":1,"current":1,"total_pages":1,"start_index":1,"end_index":1},"autocomplete":{},` +
+		`"results":[{"pk":"` + uuidA + `","name":"a","slug":"a","provider_obj":null,"backchannel_providers_obj":[],"launch_url":null,"meta_icon":null,"bogus":1}]}`
+	err := v.ValidateResponse(r, nil, 200, jsonHeader(), []byte(body))
+	var ee *ExchangeError
+	if !errors.As(err, &ee) {
+		t.Fatalf("want *ExchangeError, got %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range ee.Problems {
+		got[p.Pointer] = p.Message
+	}
+	if got["/results/0/provider_obj"] != "Value is not nullable" || got["/results/0/bogus"] != "property is not declared by the schema" || len(got) != 2 {
+		t.Fatalf("problems = %+v", ee.Problems)
+	}
+}
+
+func TestDeviationsAreOptInAndNarrow(t *testing.T) {
+	v := loadV(t, "2025.8.1")
+	v.AllowDeviations(AuthentikNullRelations...)
+	r := req("GET", "/api/v3/core/applications/x/", "")
+	app := func(extra string) []byte {
+		return []byte(`{"pk":"` + uuidA + `","name":"a","slug":"x","provider_obj":null,"backchannel_providers_obj":[],"launch_url":null,"meta_icon":null` + extra + `}`)
+	}
+	// excused: provider_obj null
+	wantOK(t, v.ValidateResponse(r, nil, 200, jsonHeader(), app("")))
+	// not excused: another non-nullable field null, even next to an excused one
+	err := v.ValidateResponse(r, nil, 200, jsonHeader(), app(`,"group":null`))
+	wantErr(t, err, "/group: Value is not nullable")
+	var ee *ExchangeError
+	if !errors.As(err, &ee) || len(ee.Problems) != 1 || len(ee.Excused) != 1 || ee.Excused[0].Pointer != "/provider_obj" {
+		t.Fatalf("problems %+v excused %+v", ee.Problems, ee.Excused)
+	}
+	// a different complaint about an excused field is not excused
+	wantErr(t, v.ValidateResponse(r, nil, 200, jsonHeader(), []byte(`{"pk":"`+uuidA+`","name":"a","slug":"x","provider_obj":5,"backchannel_providers_obj":[],"launch_url":null,"meta_icon":null}`)), "/provider_obj")
+	// without AllowDeviations the same body fails
+	wantErr(t, loadV(t, "2025.8.1").ValidateResponse(r, nil, 200, jsonHeader(), app("")), "/provider_obj: Value is not nullable")
+	// the recorder keeps the excused problems visible
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(app(""))
+	}))
+	defer srv.Close()
+	tr := v.Transport(nil)
+	rq, _ := http.NewRequest("GET", srv.URL+"/api/v3/core/applications/x/", nil)
+	rq.Header.Set("Authorization", "Bearer t")
+	resp, err := (&http.Client{Transport: tr}).Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(tr.Violations()) != 0 || len(tr.Excused()) != 1 {
+		t.Fatalf("violations %v excused %v", tr.Violations(), tr.Excused())
 	}
 }
