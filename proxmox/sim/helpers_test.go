@@ -178,3 +178,25 @@ func (p *pve) openidRealm(id, issuer string, extra ...string) {
 	v := vals(append([]string{"realm", id, "type", "openid", "issuer-url", issuer, "client-id", "pve-client", "client-key", "s3cret"}, extra...)...)
 	p.ok(p.do("POST", "/access/domains", v, token(p.root)))
 }
+
+// doJSON sends a JSON body.
+func (p *pve) doJSON(method, path, body string, a auth) resp {
+	p.t.Helper()
+	req, err := http.NewRequest(method, p.base+"/api2/json"+path, strings.NewReader(body))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	a(req)
+	res, err := p.hc.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{Status: res.StatusCode, Raw: raw, Reason: strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode)+" ")}
+	_ = json.Unmarshal(raw, &out.Body)
+	out.Data = out.Body["data"]
+	out.Errors, _ = out.Body["errors"].(map[string]any)
+	return out
+}
