@@ -117,7 +117,8 @@ func WithVersion(v Version) Option {
 
 // New returns a client for the authentik server at baseURL (for example
 // https://auth.example.com:9443, without /api/v3). Plain http is refused
-// except for loopback addresses, because the token would travel in clear.
+// except for loopback addresses, because the token would travel in clear
+// (a pvesso design choice, not an authentik rule).
 func New(baseURL, token string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {

@@ -89,6 +89,9 @@ func (e *APIError) Field(name string) string { return strings.Join(e.Fields[name
 // authFailureDetails are DRF's messages for failed or missing authentication
 // (rest_framework/exceptions.py AuthenticationFailed / NotAuthenticated) and
 // authentik's TokenAuthentication message (authentik-api.md §0).
+// ASSUMPTION: authentik-api.md marks the 403-instead-of-401 behaviour and the
+// wording as unverified on a live server; the "code" key, when present, is
+// trusted first, then these messages.
 var authFailureDetails = []string{
 	"token invalid/expired",
 	"authentication credentials were not provided",

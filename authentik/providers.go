@@ -232,6 +232,8 @@ func unquoteLiteral(s string) (string, bool) {
 
 // encodeRedirectString writes the pre-2024.8.5 form. authentik matched each
 // line with re.fullmatch, so strict entries are escaped to keep them exact.
+// ASSUMPTION: regexp.QuoteMeta's output (backslash before \.+*?()|[]{}^$) is
+// a literal pattern for Python's re as well; both treat these escapes alike.
 func encodeRedirectString(uris []RedirectURI) (string, error) {
 	lines := make([]string, 0, len(uris))
 	for _, u := range uris {
