@@ -180,11 +180,31 @@ func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 			p.out.Fix = failed[0].Fix
 		}
 		p.printf("preflight failed: nothing was changed; fix the items marked ✗ and rerun\n")
+		if !p.o.jsonOut {
+			// The verdict also goes to stderr, for scripts that keep only it.
+			fmt.Fprintf(p.c.stderr, "pvesso: %d check(s) failed, nothing was changed: %s\n", len(failed), checkSummary(failed))
+		}
 		return false, exitFailed
 	}
 	f := eng.Facts()
 	p.out.Facts = &jsonFactsView{AuthentikVersion: f.AuthentikVersion, ProxmoxVersion: f.ProxmoxVersion, SigningKey: f.SigningKey, IssuerURL: f.IssuerURL}
 	return true, exitOK
+}
+
+// checkSummary is one line per failed check: title, detail, fix.
+func checkSummary(failed []steps.Check) string {
+	parts := make([]string, 0, len(failed))
+	for _, c := range failed {
+		s := c.Title
+		if c.Detail != "" {
+			s += ": " + c.Detail
+		}
+		if c.Fix != "" {
+			s += " (fix: " + c.Fix + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func suffix(s string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pvesso/pvesso/internal/demo"
 	"github.com/pvesso/pvesso/ui"
 )
 
@@ -71,8 +72,47 @@ func rememberWizard(o *options, r ui.Remembered) error {
 }
 
 // demo runs the wizard against the built-in simulators, or with --serve
-// only the simulators.
+// only the simulators. Nothing of the demo is remembered in the config file:
+// its URLs and pins die with the process.
 func (c *cli) demo(ctx context.Context, o *options) int {
-	fmt.Fprintln(c.stderr, "pvesso: the demo is not part of this build yet")
-	return exitFailed
+	if o.serve {
+		fmt.Fprintln(c.stderr, "pvesso demo: simulators running on loopback; in another terminal, export the lines below and run pvesso (ctrl+c stops)")
+		if err := demo.Serve(ctx, c.stdout); err != nil {
+			fmt.Fprintf(c.stderr, "pvesso: demo: %v\n", err)
+			return exitFailed
+		}
+		fmt.Fprintln(c.stderr, "pvesso demo: stopped")
+		return exitOK
+	}
+	if !c.interactive {
+		fmt.Fprintln(c.stderr, "pvesso: the demo wizard needs a terminal; without one, run \"pvesso demo --serve\" and use the plain commands against it")
+		return exitUsage
+	}
+	d, err := demo.Start(ctx, demo.Options{})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pvesso: demo: %v\n", err)
+		return exitFailed
+	}
+	defer d.Close()
+	users := make([]ui.DemoUser, 0, len(d.Users))
+	for _, u := range d.Users {
+		users = append(users, ui.DemoUser{Username: u.Username, Password: u.Password})
+	}
+	err = ui.Run(ctx, ui.Options{
+		Inputs:    d.Inputs,
+		Conn:      d.Conn,
+		NoBrowser: o.noBrowser,
+		Input:     c.stdin,
+		Output:    c.stdout,
+		AltScreen: true,
+		Getenv:    c.getenv,
+		Demo: &ui.Demo{
+			Users: users,
+			SimulateLogin: func(ctx context.Context, loginURL, user string) error {
+				_, err := d.SimulateLogin(ctx, loginURL, user)
+				return err
+			},
+		},
+	})
+	return wizardExit(ctx, c, err)
 }
