@@ -174,7 +174,6 @@ func writeStatusLine(w http.ResponseWriter, r *http.Request, status int, reason 
 		recordStatus(w, status)
 		conn, bufrw, err := http.NewResponseController(w).Hijack()
 		if err == nil {
-			defer conn.Close()
 			proto := "HTTP/1.1"
 			if r.ProtoMinor == 0 {
 				proto = "HTTP/1.0"
@@ -184,9 +183,23 @@ func writeStatusLine(w http.ResponseWriter, r *http.Request, status int, reason 
 			_ = h.Write(&buf)
 			buf.WriteString("\r\n")
 			buf.Write(body)
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			_, _ = bufrw.Write(buf.Bytes())
-			_ = bufrw.Flush()
+			// Send only once the handler chain has returned (net/http cancels
+			// the request context right after ServeHTTP, hijacked or not), so
+			// that wrapping middleware such as simkit's request log has
+			// recorded the request before the client sees the answer.
+			ctx := r.Context()
+			go func() {
+				t := time.NewTimer(5 * time.Second)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+				_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				_, _ = bufrw.Write(buf.Bytes())
+				_ = bufrw.Flush()
+				_ = conn.Close()
+			}()
 			return
 		}
 	}
