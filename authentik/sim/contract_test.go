@@ -38,25 +38,10 @@ func sharedSchema(version string) string {
 	return ""
 }
 
-// schemaDeviations are the places where the real server's answer is known
-// to differ from its own schema; the copy of the schema the simulator is
-// checked against marks them nullable (and nothing else changes):
-//
-//   - assigned_*application_{slug,name} (Provider, OAuth2Provider): DRF
-//     renders the missing reverse one-to-one as null
-//     (rest_framework.fields.get_attribute returns None on
-//     ObjectDoesNotExist); the schema declares them non-nullable until
-//     2026.2, which made them nullable (authentik-versions.md).
-//   - PolicyBinding.policy_obj/group_obj/user_obj and
-//     Application.provider_obj: a nested serializer of a None relation is
-//     rendered as null; 2025.8.1 lacks nullable there (2026.8.3 has it;
-//     authentik-versions.md dates provider_obj's fix to 2026.2.2).
-var schemaDeviations = map[string][]string{
-	"Provider":       {"assigned_application_slug", "assigned_application_name", "assigned_backchannel_application_slug", "assigned_backchannel_application_name"},
-	"OAuth2Provider": {"assigned_application_slug", "assigned_application_name", "assigned_backchannel_application_slug", "assigned_backchannel_application_name"},
-	"PolicyBinding":  {"policy_obj", "group_obj", "user_obj"},
-	"Application":    {"provider_obj"},
-}
+// Known differences between the real server and its own schema are
+// excused with internal/contract's documented deviations
+// (contract.AuthentikNullRelations: relations rendered as null where the
+// older schemas lack nullable); every other problem fails the test.
 
 func validatorFor(t testing.TB, version string) *contract.AuthentikValidator {
 	t.Helper()
@@ -82,23 +67,24 @@ func validatorFor(t testing.TB, version string) *contract.AuthentikValidator {
 	if file == "" {
 		file = contract.AuthentikSchemaPath(version)
 	}
-	patched, err := patchedSchema(file)
+	trimmed, err := trimmedSchema(file)
 	if err != nil {
 		t.Fatalf("schema %s: %v", file, err)
 	}
-	defer os.Remove(patched)
-	v, err := contract.NewAuthentikValidator(patched)
+	defer os.Remove(trimmed)
+	v, err := contract.NewAuthentikValidator(trimmed)
 	if err != nil {
 		t.Fatalf("load schema %s: %v", file, err)
 	}
+	v.AllowDeviations(contract.AuthentikNullRelations...)
 	validators[version] = v
 	return v
 }
 
-// patchedSchema writes a JSON copy of the schema with the documented
-// deviations marked nullable, keeping only the paths the simulator serves
-// and the components they reach (to keep loading fast).
-func patchedSchema(file string) (string, error) {
+// trimmedSchema writes a JSON copy of the schema that keeps only the paths
+// the simulator serves and the components they reach (loading the full
+// 1.7 MB schema in kin-openapi is slow); nothing else changes.
+func trimmedSchema(file string) (string, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -155,19 +141,6 @@ func patchedSchema(file string) (string, error) {
 			}
 		}
 	}
-	schemas, _ := comps["schemas"].(map[string]any)
-	for name, fields := range schemaDeviations {
-		sc, ok := schemas[name].(map[string]any)
-		if !ok {
-			continue
-		}
-		props, _ := sc["properties"].(map[string]any)
-		for _, f := range fields {
-			if p, ok := props[f].(map[string]any); ok {
-				p["nullable"] = true
-			}
-		}
-	}
 	out, err := json.Marshal(doc)
 	if err != nil {
 		return "", err
@@ -204,8 +177,55 @@ func validateResponse(t testing.TB, version, method, path string, req *http.Requ
 			rc.Close()
 		}
 	}
+	switch {
+	case status >= 500:
+		// Server errors are not part of the API description (the simulator
+		// answers 500 where authentik's code raises, e.g. a duplicate
+		// generated key pair name).
+		return
+	case status == http.StatusNotFound && method == "GET" && req.URL.Query().Has("page") && isListPath(rel):
+		// DRF's PageNumberPagination answers 404 {"detail": "Invalid page."}
+		// on list operations; drf-spectacular does not declare it.
+		checkDetailBody(t, body)
+		return
+	case status == http.StatusBadRequest && rel == "/crypto/certificatekeypairs/generate/":
+		// generate() returns Response(serializer.errors, status=400): field
+		// errors, while the schema declares a bare "Bad request"
+		// [authentik/crypto/api.py].
+		checkFieldErrors(t, body)
+		return
+	}
 	if err := v.ValidateResponse(req, reqBody, status, header, body); err != nil {
 		t.Errorf("%v", err)
+	}
+}
+
+func isListPath(rel string) bool {
+	for _, tmpl := range operationTemplates {
+		if tmpl == rel && !strings.Contains(tmpl, "{") {
+			return true
+		}
+	}
+	return false
+}
+
+func checkDetailBody(t testing.TB, body []byte) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil || len(m) != 1 {
+		t.Errorf("error body %s is not {\"detail\": ...}", body)
+		return
+	}
+	if _, ok := m["detail"].(string); !ok {
+		t.Errorf("error body %s is not {\"detail\": ...}", body)
+	}
+}
+
+func checkFieldErrors(t testing.TB, body []byte) {
+	t.Helper()
+	var m map[string][]string
+	if err := json.Unmarshal(body, &m); err != nil || len(m) == 0 {
+		t.Errorf("error body %s is not {field: [messages]}", body)
 	}
 }
 

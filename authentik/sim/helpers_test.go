@@ -207,3 +207,5 @@ func (ts *testServer) createApp(slug, redirect, signingKey string) map[string]an
 }
 
 func jsonInto(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
