@@ -273,15 +273,6 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, e
 		return nil, err
 	}
 	err := e.runStages(ctx, s, stages(), o, emit)
-	if err == nil && s.iss.fixed && s.Out.AuthURL == "" {
-		// the realm's issuer was corrected after auth-url ran: ask again
-		emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseStart, Message: "again, after the issuer correction"})
-		if err = (loginStep{}).Apply(ctx, s, o); err != nil {
-			emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseFail, Message: err.Error(), Err: err})
-		} else {
-			emit(Event{Step: StepLoginTest, Title: title(StepLoginTest), Phase: PhaseDone})
-		}
-	}
 	return e.result(s), err
 }
 
@@ -317,6 +308,9 @@ func (e *Engine) prepareSecrets(s *State) error {
 	return nil
 }
 
+// retrier is a step that may run again after its stage.
+type retrier interface{ Retry(s *State) bool }
+
 // runStages runs the stages in order; a failing stage stops the run after
 // its other steps finished. The next run completes from what exists.
 func (e *Engine) runStages(ctx context.Context, s *State, stg [][]step, o ApplyOptions, emit func(Event)) error {
@@ -336,6 +330,13 @@ func (e *Engine) runStages(ctx context.Context, s *State, stg [][]step, o ApplyO
 			wg.Go(func() { errs[i] = st.Apply(ctx, s, o) })
 		}
 		wg.Wait()
+		// a step that failed only because a sibling fixed its cause in the
+		// same stage runs once more (auth-url after the issuer correction)
+		for i, st := range run {
+			if r, ok := st.(retrier); ok && errs[i] != nil && r.Retry(s) {
+				errs[i] = st.Apply(ctx, s, o)
+			}
+		}
 		var failed []error
 		for i, st := range run {
 			if errs[i] != nil {

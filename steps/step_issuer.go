@@ -9,6 +9,7 @@ import (
 )
 
 type issuerDecision struct {
+	planned   string // the issuer as planned (read-only during Apply)
 	predicted string
 	disc      *discovery
 	discErr   error
@@ -59,6 +60,7 @@ func (issuerStep) Plan(s *State) []Item {
 	d := &s.iss
 	it := Item{Step: StepIssuer, Side: "authentik", Kind: "issuer", Name: s.issuer(), Action: ActionNone}
 	s.Facts.IssuerURL = s.issuer()
+	d.planned = s.issuer()
 	switch {
 	case d.disc == nil && d.discErr == nil:
 		it.Note = "predicted; verified from the discovery document after apply"

@@ -304,6 +304,10 @@ func (loginStep) Plan(s *State) []Item {
 
 func (loginStep) Pending(s *State) bool { return s.changes }
 
+// Retry: the issuer check corrected the realm's issuer-url in the same
+// stage, so Proxmox's discovery failed for a reason that is gone now.
+func (loginStep) Retry(s *State) bool { return s.iss.fixed }
+
 func (loginStep) Apply(ctx context.Context, s *State, _ ApplyOptions) error {
 	origin, _ := Origin(s.In.ProxmoxURL)
 	var u string
@@ -314,7 +318,7 @@ func (loginStep) Apply(ctx context.Context, s *State, _ ApplyOptions) error {
 	})
 	if err != nil {
 		return &CheckError{Step: StepLoginTest, Detail: "Proxmox could not start an OpenID login: " + err.Error(),
-			Fix: "every Proxmox node must resolve, reach and trust " + s.issuer() + " (install authentik's CA under /usr/local/share/ca-certificates and run update-ca-certificates)", Err: err}
+			Fix: "every Proxmox node must resolve, reach and trust " + s.iss.planned + " (install authentik's CA under /usr/local/share/ca-certificates and run update-ca-certificates)", Err: err}
 	}
 	s.Out.AuthURL = u
 	return nil

@@ -23,7 +23,7 @@ func TestUserIDPerModeAndClaim(t *testing.T) {
 		{"hashed_user_id", "subject", "authentik", "", true}, // 64 + 10 > 64
 		{"hashed_user_id", "username", "authentik", "alice@authentik", false},
 		{"hashed_user_id", "email", "sso", "alice@example.com@sso", false},
-		{"user_upn", "subject", "authentik", "", true}, // falls back to the hashed id
+		{"user_upn", "subject", "authentik", "", true},  // falls back to the hashed id
 		{"user_uuid", "subject", "authentik", "", true}, // uuid unknown
 		{"user_email", "nickname", "authentik", "", true},
 	}
