@@ -10,6 +10,7 @@ import (
 	"time"
 
 	aksim "github.com/pvesso/pvesso/authentik/sim"
+	"github.com/pvesso/pvesso/internal/simkit"
 	"github.com/pvesso/pvesso/internal/tlstrust"
 	"github.com/pvesso/pvesso/proxmox"
 	pvesim "github.com/pvesso/pvesso/proxmox/sim"
@@ -259,8 +260,16 @@ func TestE2ESetupRerunStatusUsersRemove(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &ul); err != nil {
 		t.Fatalf("users list --json: %v\n%s", err, r.stdout)
 	}
-	if len(ul.Users) < 2 {
-		t.Errorf("users list --json: %+v", ul.Users)
+	if len(ul.Users) != 2 || len(ul.RealmUsers) != 2 {
+		t.Fatalf("users list --json: %+v", ul)
+	}
+	for _, u := range ul.RealmUsers {
+		if !u.InGroup {
+			t.Errorf("%s not reported in group admin: %+v", u.UserID, u)
+		}
+		if u.UserID == "bob@example.com@authentik" && !contains(u.Groups, "ops") {
+			t.Errorf("bob's other group missing from users list: %+v", u)
+		}
 	}
 
 	// Drift: the ACL disappears → status exits 1 without writing.
@@ -391,5 +400,61 @@ func TestE2EInterrupted(t *testing.T) {
 	r := runCLICtx(ctx, t, f.env, "setup", "--yes")
 	if r.code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", r.code, r.all())
+	}
+}
+
+// TestE2EConflictNeedsYes: a realm of the same name with other settings is
+// shown as a conflict and left alone without --yes.
+func TestE2EConflictNeedsYes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pc := f.pveClient()
+	if err := pc.CreateRealm(ctx, proxmox.RealmCreate{Realm: "authentik", IssuerURL: "https://idp.invalid/realms/x/", ClientID: "someone-else", UsernameClaim: "subject"}); err != nil {
+		t.Fatal(err)
+	}
+	f.resetLogs()
+	r := f.run(nil, "setup")
+	expectCode(t, r, 1)
+	if w := f.writes(); w != 0 {
+		t.Fatalf("conflict without --yes wrote %d", w)
+	}
+	if !strings.Contains(r.stdout, "CONFLICT") || !strings.Contains(r.stdout, "--yes") {
+		t.Errorf("conflict not shown:\n%s", r.stdout)
+	}
+	realm, err := pc.GetRealm(ctx, "authentik")
+	if err != nil || realm.ClientID != "someone-else" {
+		t.Errorf("foreign realm changed: %+v, %v", realm, err)
+	}
+	// --plan shows the same and exits 0.
+	r = f.run(nil, "setup", "--plan", "--json")
+	expectCode(t, r, 0)
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Plan == nil || len(rep.Plan.Conflicts()) == 0 {
+		t.Errorf("--json plan lacks the conflict: %s", r.stdout)
+	}
+}
+
+// TestE2EFailedWriteThenRerun: a write that fails halfway exits 1 and says
+// to rerun; the rerun completes the setup without duplicates.
+func TestE2EFailedWriteThenRerun(t *testing.T) {
+	f := newFixture(t)
+	f.pve.Kit().InjectFault(simkit.Fault{Method: "POST", Path: "/api2/json/access/domains", Kind: simkit.FaultStatus, Status: 500, Body: `{"data":null,"message":"simulated failure\n"}`})
+	r := f.run(nil, "setup", "--yes", "--user", "alice")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "rerun") {
+		t.Errorf("failure does not say to rerun:\n%s", r.stderr)
+	}
+	r = f.run(nil, "setup", "--yes", "--user", "alice")
+	expectCode(t, r, 0)
+	r = f.run(nil, "status")
+	expectCode(t, r, 0)
+	if n := len(f.ak.Providers()); n != 1 {
+		t.Errorf("%d providers after the rerun, want 1", n)
+	}
+	if n := len(f.ak.Applications()); n != 1 {
+		t.Errorf("%d applications after the rerun, want 1", n)
 	}
 }

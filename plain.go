@@ -20,10 +20,11 @@ import (
 // readable diff, or one JSON document with --json (progress then goes to
 // stderr so stdout stays parseable).
 type plain struct {
-	c   *cli
-	o   *options
-	log io.Writer // progress lines
-	out jsonReport
+	c       *cli
+	o       *options
+	log     io.Writer // progress lines
+	out     jsonReport
+	clients *steps.Clients
 	// applying is set once writes may have happened.
 	applying bool
 	// connect builds the clients (steps.Connect; tests may replace it).
@@ -32,18 +33,26 @@ type plain struct {
 
 // jsonReport is the --json document.
 type jsonReport struct {
-	Command string         `json:"command"`
-	OK      bool           `json:"ok"`
-	Exit    int            `json:"exit_code"`
-	Checks  []steps.Check  `json:"checks,omitempty"`
-	Plan    *steps.Plan    `json:"plan,omitempty"`
-	Applied bool           `json:"applied"`
-	Result  *steps.Result  `json:"result,omitempty"`
-	Users   []string       `json:"users,omitempty"`
-	Events  []jsonEvent    `json:"events,omitempty"`
-	Error   string         `json:"error,omitempty"`
-	Fix     string         `json:"fix,omitempty"`
-	Facts   *jsonFactsView `json:"facts,omitempty"`
+	Command string        `json:"command"`
+	OK      bool          `json:"ok"`
+	Exit    int           `json:"exit_code"`
+	Checks  []steps.Check `json:"checks,omitempty"`
+	Plan    *steps.Plan   `json:"plan,omitempty"`
+	Applied bool          `json:"applied"`
+	Result  *steps.Result `json:"result,omitempty"`
+	Users   []string      `json:"users,omitempty"`
+	// RealmUsers is the users list with each user's Proxmox groups.
+	RealmUsers []jsonRealmUser `json:"realm_users,omitempty"`
+	Events     []jsonEvent     `json:"events,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Fix        string          `json:"fix,omitempty"`
+	Facts      *jsonFactsView  `json:"facts,omitempty"`
+}
+
+type jsonRealmUser struct {
+	UserID  string   `json:"userid"`
+	Groups  []string `json:"groups"`
+	InGroup bool     `json:"in_group"`
 }
 
 type jsonEvent struct {
@@ -151,6 +160,7 @@ func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
 	if err != nil {
 		return nil, p.fail(ctx, "connect", err)
 	}
+	p.clients = clients
 	return steps.New(clients, p.inputs()), exitOK
 }
 
@@ -409,17 +419,40 @@ func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
 	if err != nil {
 		return p.fail(ctx, "users", err)
 	}
-	p.out.Users = users
-	if users == nil {
-		p.out.Users = []string{}
+	groups := map[string][]string{}
+	if all, err := p.clients.Proxmox.ListUsers(ctx); err == nil {
+		for _, u := range all {
+			groups[u.UserID] = u.Groups
+		}
+	} else {
+		return p.fail(ctx, "users", err)
 	}
+	p.out.Users = append([]string{}, users...)
+	p.out.RealmUsers = []jsonRealmUser{}
+	w := p.logOrOut()
 	if len(users) == 0 {
-		p.printf("no Proxmox users in realm %q yet\n", p.o.realm)
+		fmt.Fprintf(w, "no Proxmox users in realm %q yet (they appear after their first login, or with pvesso users add)\n", p.o.realm)
 		return exitOK
 	}
+	width := 0
 	for _, u := range users {
-		fmt.Fprintln(p.logOrOut(), u)
+		width = max(width, len(u))
 	}
+	members := 0
+	for _, u := range users {
+		g := groups[u]
+		in := contains(g, p.o.group)
+		if in {
+			members++
+		}
+		p.out.RealmUsers = append(p.out.RealmUsers, jsonRealmUser{UserID: u, Groups: append([]string{}, g...), InGroup: in})
+		list := strings.Join(g, ",")
+		if list == "" {
+			list = "-"
+		}
+		fmt.Fprintf(w, "%-*s  %s\n", width, u, list)
+	}
+	fmt.Fprintf(w, "%d user(s) in realm %q, %d in group %q\n", len(users), p.o.realm, members, p.o.group)
 	return exitOK
 }
 
