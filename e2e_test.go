@@ -360,6 +360,7 @@ func TestE2EBadCredentialsAndTrust(t *testing.T) {
 		{"authentik token without rights", []string{envAuthentikToken, limitedAK}, []string{envAuthentikToken}},
 		{"untrusted proxmox cert", []string{envProxmoxPin, ""}, []string{f.pve.Fingerprint(), "--proxmox-fingerprint"}},
 		{"untrusted authentik cert", []string{envAuthentikPin, ""}, []string{f.ak.Fingerprint(), "--authentik-fingerprint"}},
+		{"unreachable proxmox", []string{envProxmoxURL, "https://127.0.0.1:1"}, []string{"--proxmox-url"}},
 		{"wrong proxmox pin", []string{envProxmoxPin, wrongPin}, []string{f.pve.Fingerprint(), "--proxmox-fingerprint", "does not match"}},
 	}
 	for _, c := range cases {
@@ -390,6 +391,20 @@ func TestE2EPasswordLogin(t *testing.T) {
 	if !strings.Contains(r.all(), envProxmoxPass) {
 		t.Errorf("wrong password: message does not name %s:\n%s", envProxmoxPass, r.all())
 	}
+
+	// TOTP: without a code the message names PROXMOX_VE_OTP; with one it works.
+	const totp = "JBSWY3DPEHPK3PXP"
+	f.pve.SetTOTP("root@pam", totp)
+	pw := []string{envProxmoxToken, "", envProxmoxUser, "root@pam", envProxmoxPass, f.pve.RootPassword()}
+	r = f.run(pw, "setup", "--plan")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.all(), envProxmoxOTP) {
+		t.Errorf("TFA needed: message does not name %s:\n%s", envProxmoxOTP, r.all())
+	}
+	code := f.pve.TOTPCode(totp)
+	f.secrets = append(f.secrets, code)
+	r = f.run(append(pw, envProxmoxOTP, code), "setup", "--plan")
+	expectCode(t, r, 0)
 }
 
 func TestE2EInterrupted(t *testing.T) {
