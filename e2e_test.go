@@ -473,3 +473,34 @@ func TestE2EFailedWriteThenRerun(t *testing.T) {
 		t.Errorf("%d applications after the rerun, want 1", n)
 	}
 }
+
+// TestE2EUsersAddBeforeSetup: users add needs the realm and group; it says
+// to run setup first and writes nothing. --plan variants exit 0.
+func TestE2EUsersAddBeforeSetup(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(nil, "users", "add", "alice", "--yes")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "pvesso setup") {
+		t.Errorf("does not say to run setup first:\n%s", r.stderr)
+	}
+	if w := f.writes(); w != 0 {
+		t.Fatalf("users add before setup wrote %d", w)
+	}
+	r = f.run(nil, "users", "add", "nosuchuser", "--plan")
+	expectCode(t, r, 1) // preflight: the user does not exist in Authentik
+	if !strings.Contains(r.stdout, "nosuchuser") {
+		t.Errorf("unknown user not named:\n%s", r.stdout)
+	}
+	expectCode(t, f.run(nil, "setup", "--yes"), 0)
+	f.resetLogs()
+	r = f.run(nil, "users", "add", "alice", "--plan")
+	expectCode(t, r, 0)
+	r = f.run(nil, "remove", "--plan")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "delete") {
+		t.Errorf("remove --plan shows no deletions:\n%s", r.stdout)
+	}
+	if w := f.writes(); w != 0 {
+		t.Fatalf("--plan runs wrote %d", w)
+	}
+}

@@ -363,13 +363,13 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 	pickBool("default-realm", &o.defaultRealm, cfg.DefaultRealm)
 
 	// where names the source of a value for error messages.
-	where := func(flagName, _ string) string { return o.source[flagName] }
+	where := func(flagName string) string { return o.source[flagName] }
 
 	// URLs.
 	if o.authentikURL != "" {
 		u, err := normalizeURL(o.authentikURL, "", "/api/v3")
 		if err != nil {
-			return usagef("%s %v", where("authentik-url", envAuthentikURL), err)
+			return usagef("%s %v", where("authentik-url"), err)
 		}
 		o.authentikURL = u
 	} else if needCreds {
@@ -378,7 +378,7 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 	if o.proxmoxURL != "" {
 		u, err := normalizeURL(o.proxmoxURL, proxmoxPort, "/api2/json")
 		if err != nil {
-			return usagef("%s %v", where("proxmox-url", envProxmoxURL), err)
+			return usagef("%s %v", where("proxmox-url"), err)
 		}
 		o.proxmoxURL = u
 	} else if needCreds {
@@ -387,18 +387,18 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 
 	// Pins and CA file.
 	if p, err := tlstrust.NormalizePin(o.authentikPin); err != nil {
-		return usagef("%s: %v", where("authentik-fingerprint", envAuthentikPin), err)
+		return usagef("%s: %v", where("authentik-fingerprint"), err)
 	} else {
 		o.authentikPin = p
 	}
 	if p, err := tlstrust.NormalizePin(o.proxmoxPin); err != nil {
-		return usagef("%s: %v", where("proxmox-fingerprint", envProxmoxPin), err)
+		return usagef("%s: %v", where("proxmox-fingerprint"), err)
 	} else {
 		o.proxmoxPin = p
 	}
 	if o.caFile != "" {
 		if _, err := os.Stat(o.caFile); err != nil {
-			return usagef("%s: cannot read %s: %v", where("ca-file", ""), o.caFile, errors.Unwrap(err))
+			return usagef("%s: cannot read %s: %v", where("ca-file"), o.caFile, errors.Unwrap(err))
 		}
 	}
 

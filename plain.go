@@ -174,7 +174,7 @@ func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 				p.printf("✓ %s%s\n", ch.Title, suffix(ch.Detail))
 				continue
 			}
-			p.printf("✗ %s%s\n", ch.Title, suffix(p.explain(ch.Detail)))
+			p.printf("✗ %s%s\n", ch.Title, suffix(ch.Detail))
 			if ch.Fix != "" {
 				p.printf("  fix: %s\n", ch.Fix)
 			}
@@ -575,10 +575,6 @@ func (p *plain) fixHint(err error) string {
 	}
 	return ""
 }
-
-// explain turns a check's detail into text; it exists so that certificate
-// problems reported as checks read the same as errors.
-func (p *plain) explain(detail string) string { return detail }
 
 // certText explains an untrusted certificate: its fingerprint and the flag
 // that pins it.
