@@ -119,6 +119,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	if rt == nil && !strings.HasSuffix(path, "/") {
+		// Django's CommonMiddleware (APPEND_SLASH, on by default) redirects
+		// to the path with a slash when that one resolves.
+		for i := range routes {
+			if _, ok := matchRoute(routes[i].pattern, path+"/"); ok {
+				target := r.URL.Path + "/"
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				w.Header().Set("Location", target)
+				w.WriteHeader(http.StatusMovedPermanently)
+				return
+			}
+		}
+	}
 	if rt == nil {
 		// ASSUMPTION: an unknown API path answers 404 {"detail": "Not found."}.
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": msgNotFound})

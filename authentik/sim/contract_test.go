@@ -188,10 +188,11 @@ func validateResponse(t testing.TB, version, method, path string, req *http.Requ
 		// on list operations; drf-spectacular does not declare it.
 		checkDetailBody(t, body)
 		return
-	case status == http.StatusBadRequest && rel == "/crypto/certificatekeypairs/generate/":
-		// generate() returns Response(serializer.errors, status=400): field
-		// errors, while the schema declares a bare "Bad request"
-		// [authentik/crypto/api.py].
+	case status == http.StatusBadRequest && (rel == "/crypto/certificatekeypairs/generate/" || strings.HasSuffix(rel, "/preview_user/")):
+		// Both declare a bare 400 "Bad request", but answer with field
+		// errors: generate() returns Response(serializer.errors, status=400)
+		// [authentik/crypto/api.py]; preview_user raises
+		// ValidationError({"for_user": "..."}) [providers/oauth2/api/providers.py].
 		checkFieldErrors(t, body)
 		return
 	}
@@ -223,9 +224,23 @@ func checkDetailBody(t testing.TB, body []byte) {
 
 func checkFieldErrors(t testing.TB, body []byte) {
 	t.Helper()
-	var m map[string][]string
+	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil || len(m) == 0 {
-		t.Errorf("error body %s is not {field: [messages]}", body)
+		t.Errorf("error body %s is not {field: messages}", body)
+		return
+	}
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+		case []any:
+			for _, e := range x {
+				if _, ok := e.(string); !ok {
+					t.Errorf("error body %s: %s has a non-string message", body, k)
+				}
+			}
+		default:
+			t.Errorf("error body %s: %s is neither a message nor a list", body, k)
+		}
 	}
 }
 

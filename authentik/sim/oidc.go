@@ -143,7 +143,6 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, slug string) 
 		"revocation_endpoint":                   base + "/application/o/revoke/",
 		"device_authorization_endpoint":         base + "/application/o/device/",
 		"response_types_supported":              []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token"},
-		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"jwks_uri":                              base + "/application/o/" + a.slug + "/jwks/",
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "implicit", "client_credentials", "password", "urn:ietf:params:oauth:grant-type:device_code"},
 		"id_token_signing_alg_values_supported": []string{alg},
@@ -152,7 +151,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, slug string) 
 		"acr_values_supported":                  []string{acrDefault},
 		"scopes_supported":                      scopes,
 		"request_parameter_supported":           false,
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce"},
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr"},
 		"claims_parameter_supported":            false,
 		"code_challenge_methods_supported":      []string{"plain", "S256"},
 	}
