@@ -398,3 +398,104 @@ func TestPlanJSON(t *testing.T) {
 var _ = http.MethodGet
 var _ = simkit.FaultStatus
 var _ = time.Second
+
+func TestGenerateKeyWhenNoneQualifies(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	// two years on, the stock self-signed certificate (365 days) has
+	// expired; the EC key and the key-less CA never qualified
+	later := steps.WithClock(func() time.Time { return time.Now().Add(2 * 365 * 24 * time.Hour) })
+	in := e.in
+	_, err := e.engine(in, later).Plan(context.Background())
+	var ce *steps.CheckError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, "expired") || !strings.Contains(ce.Detail, "RS256") || !strings.Contains(ce.Fix, "generate") {
+		t.Fatalf("%v", err)
+	}
+	if e.writes() != 0 {
+		t.Fatal("wrote")
+	}
+	in.GenerateKey = true
+	in.DefaultRealm = true
+	// the generation fails once: the next run generates again
+	e.ak.Kit().InjectFault(simkit.Fault{Method: "POST", Path: "/api/v3/crypto/certificatekeypairs/generate/", Kind: simkit.FaultStatus, Status: 500, Body: `{"detail":"injected"}`})
+	if _, _, err := e.setup(in, steps.ApplyOptions{}, later); err == nil {
+		t.Fatal("fault not surfaced")
+	}
+	if len(e.ak.Providers()) != 0 {
+		t.Fatal("the provider must wait for its key")
+	}
+	p, _, err := e.setup(in, steps.ApplyOptions{}, later)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p)
+	}
+	if !strings.Contains(p.String(), "pvesso-proxmox-rs256") {
+		t.Errorf("plan:\n%s", p)
+	}
+	prov := e.ak.Providers()[0]
+	if prov.SigningKey != e.keyPK("pvesso-proxmox-rs256") {
+		t.Errorf("signing key %s", prov.SigningKey)
+	}
+	for _, r := range e.pve.Realms() {
+		if r.Realm == "authentik" && fmt.Sprint(r.Props["default"]) != "1" {
+			t.Errorf("--default-realm not set: %v", r.Props["default"])
+		}
+	}
+	e.resetLogs()
+	p2, _, err := e.setup(in, steps.ApplyOptions{}, later)
+	if err != nil || p2.HasChanges() || e.writes() != 0 {
+		t.Errorf("rerun: %v %d\n%s", err, e.writes(), p2)
+	}
+	n := 0
+	for _, k := range e.ak.KeyPairs() {
+		if k.Name == "pvesso-proxmox-rs256" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d generated keys", n)
+	}
+}
+
+func TestStatusShowsDrift(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	mustSetup(t, e, e.in)
+	_, pve := e.clients()
+	scopes, key := "email profile", "stale-client-key-0123456789"
+	if err := pve.UpdateRealm(context.Background(), "authentik", proxmox.RealmUpdate{Scopes: &scopes, ClientKey: &key}); err != nil {
+		t.Fatal(err)
+	}
+	e.resetLogs()
+	st, err := e.engine(e.in).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.HasChanges() || !strings.Contains(st.String(), "scopes: email profile -> openid email profile") {
+		t.Errorf("status:\n%s", st)
+	}
+	// PVE returns client-key (the simulator follows proxmox-api.md §4), so
+	// a stale key is seen; its value is never shown
+	if !strings.Contains(st.String(), "client-key: (secret) -> (secret)") || strings.Contains(st.String(), key) {
+		t.Errorf("client-key drift:\n%s", st)
+	}
+	if len(st.Conflicts()) != 0 {
+		t.Error("drift of a managed realm is an update, not a conflict")
+	}
+	if e.writes() != 0 {
+		t.Error("status wrote")
+	}
+	// the next setup repairs it and nothing else
+	_, r, err := e.setup(e.in, steps.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Writes != 2 { // PUT realm + auth-url
+		t.Errorf("repair wrote %d times", r.Writes)
+	}
+	if st, _ := e.engine(e.in).Status(context.Background()); st.HasChanges() {
+		t.Errorf("still drifted:\n%s", st)
+	}
+	for _, rl := range e.pve.Realms() {
+		if rl.Realm == "authentik" && rl.Props["client-key"] != e.ak.Providers()[0].ClientSecret {
+			t.Error("client-key not repaired")
+		}
+	}
+}

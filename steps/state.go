@@ -278,3 +278,14 @@ func (s *State) wantedRedirects(ctx context.Context) ([]NodeFact, []string, erro
 	}
 	return nodes, out, nil
 }
+
+// Format prints a summary without any secret (the State holds the client
+// secret in memory for the realm's client-key).
+func (s *State) Format(f fmt.State, verb rune) {
+	if s == nil {
+		fmt.Fprint(f, "steps.State(nil)")
+		return
+	}
+	fmt.Fprintf(f, "steps.State{realm: %s, app: %s, client_id: %s, client_secret: %s, writes: %d}",
+		s.In.Realm, s.In.AppSlug, s.clientID, SecretMask, s.writes.Load())
+}
