@@ -214,12 +214,9 @@ func (f *form) str(name string, o strOpts) (val string, present, isNull bool) {
 		s = strings.TrimSpace(s)
 	}
 	if s == "" {
+		// CharField.run_validation: blank is refused unless allow_blank.
 		if o.allowBlank {
 			return "", true, false
-		}
-		if o.allowNull {
-			// DRF CharField: "" with allow_null and not allow_blank -> None.
-			return "", true, true
 		}
 		f.fail(name, msgBlank)
 		return "", false, false
@@ -241,33 +238,31 @@ func (f *form) str(name string, o strOpts) (val string, present, isNull bool) {
 	return s, true, false
 }
 
-// toInt mirrors DRF IntegerField.to_internal_value.
+// toInt mirrors DRF IntegerField.to_internal_value:
+// int(re.sub(r"\.0*\s*$", "", str(data))); booleans are refused.
 func toInt(v any) (int64, bool) {
+	var s string
 	switch t := v.(type) {
 	case json.Number:
 		if n, err := t.Int64(); err == nil {
 			return n, true
 		}
 		fl, err := t.Float64()
-		if err != nil || fl != math.Trunc(fl) {
+		if err != nil || fl != math.Trunc(fl) || math.Abs(fl) > 1e18 {
 			return 0, false
 		}
 		return int64(fl), true
 	case string:
-		s := strings.TrimSpace(t)
-		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-		if strings.Contains(strings.TrimSpace(t), ".") {
-			// "12.0" -> 12, "12.5" -> invalid
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return n, true
-			}
-			return 0, false
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
-		return n, err == nil
+		s = t
+	default:
+		return 0, false
 	}
-	return 0, false
+	s = strings.TrimSpace(trailingZeroDecimal.ReplaceAllString(s, ""))
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "+"), 10, 64)
+	return n, err == nil
 }
+
+var trailingZeroDecimal = regexp.MustCompile(`\.0*\s*$`)
 
 type intOpts struct {
 	required  bool
@@ -431,9 +426,13 @@ func (f *form) uuidRef(name string, required, allowNull bool, exists func(string
 		f.fail(name, msgNull)
 		return "", false, false
 	}
-	if s, isStr := v.(string); isStr && s == "" && allowNull {
-		// DRF RelatedField: "" is treated as null when allow_null.
-		return "", true, true
+	if s, isStr := v.(string); isStr && s == "" {
+		// RelatedField.run_validation turns "" into None.
+		if allowNull {
+			return "", true, true
+		}
+		f.fail(name, msgNull)
+		return "", false, false
 	}
 	id, msg := uuidRefValue(v, exists)
 	if msg != "" {
@@ -515,8 +514,12 @@ func (f *form) intRef(name string, allowNull bool, exists func(int) bool) (val *
 		f.fail(name, msgNull)
 		return nil, false
 	}
-	if s, isStr := v.(string); isStr && s == "" && allowNull {
-		return nil, true
+	if s, isStr := v.(string); isStr && s == "" {
+		if allowNull {
+			return nil, true
+		}
+		f.fail(name, msgNull)
+		return nil, false
 	}
 	n, msg := intRefValue(v, exists)
 	if msg != "" {
