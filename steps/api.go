@@ -5,6 +5,42 @@
 //
 // Imports flow main → ui → steps → clients; this package never imports ui/,
 // bubbletea or lipgloss.
+//
+// Design notes:
+//
+//   - Steps (preflight, signing key, provider, application, issuer, realm,
+//     group, ACL, users, login test) each have Check (read-only), Plan
+//     (pure: facts → items and decisions) and Apply (idempotent). All
+//     checks run concurrently; shared reads are memoised so each request is
+//     sent once. Apply runs the writes in dependency stages whose steps run
+//     concurrently: key generation (only when consented) → provider ∥ realm
+//     ∥ group → application ∥ ACL ∥ users → issuer check ∥ auth-url. The
+//     realm can be written together with the provider because pvesso
+//     generates the client id and secret itself and predicts the issuer
+//     (then verifies it through discovery, correcting the realm if needed).
+//   - Identity: the provider is found by the realm's client id, else by the
+//     managed application's binding, else by name; the application by slug,
+//     the realm and group by id, users by the predicted userid. So a run that
+//     failed half way is completed by the next run without duplicates.
+//   - Ownership: the realm's comment, the application's description, the
+//     groups and users pvesso creates carry ManagedMarker; the provider is
+//     owned when the managed realm uses its client id or the managed
+//     application is bound to it. Changes to owned objects are updates;
+//     changes to anything else are conflicts (Apply needs AllowConflicts).
+//     Some conflicts cannot be resolved at all (a realm of another type or
+//     with another username-claim) and are refused with the flag to use.
+//   - The client secret: Authentik returns an existing provider's
+//     client_secret; it is reused as the realm's client-key. Proxmox may or
+//     may not return client-key (the code says it does, third-party docs say
+//     it does not): when it does, the proxmox client compares hashes and a
+//     stale key shows as drift; when it does not, drift cannot be seen and
+//     pvesso pushes the key whenever the secret is new (provider created,
+//     secret reset) or the realm's client id changes.
+//   - A rerun with nothing to change sends no write at all. auth-url (a POST
+//     that leaves a login state on the node) runs only after changes; the
+//     login test link is available any time from LoginURL.
+//   - Secrets (tokens, client secret) are never part of a plan, an event, a
+//     result or an error; plans show "(secret)".
 package steps
 
 import (
@@ -106,6 +142,10 @@ type Conn struct {
 	// Timeout bounds each HTTP request (0 = 30s).
 	Timeout time.Duration
 }
+
+// Runner is the engine under the name the issue uses: the CLI, the wizard
+// and the tests all drive the same *Engine.
+type Runner = Engine
 
 // Clients are the two API clients behind small consumer-side interfaces.
 type Clients struct {

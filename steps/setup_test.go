@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -497,5 +498,26 @@ func TestStatusShowsDrift(t *testing.T) {
 		if rl.Realm == "authentik" && rl.Props["client-key"] != e.ak.Providers()[0].ClientSecret {
 			t.Error("client-key not repaired")
 		}
+	}
+}
+
+func TestSecretSourceIsUsedForClientIDAndSecret(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	seq := make([]byte, 62*20)
+	for i := range seq {
+		seq[i] = byte(i % 62)
+	}
+	_, r, err := e.setup(e.in, steps.ApplyOptions{}, steps.WithSecretSource(bytes.NewReader(seq)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	if r.ClientID != alnum[:40] {
+		t.Errorf("client id %q", r.ClientID)
+	}
+	p := e.ak.Providers()[0]
+	// randomness is read in 64-byte blocks: the secret starts at byte 64 (64 mod 62 = 2)
+	if p.ClientID != r.ClientID || !strings.HasPrefix(p.ClientSecret, alnum[2:14]) {
+		t.Errorf("provider id %q secret prefix %.12q", p.ClientID, p.ClientSecret)
 	}
 }
