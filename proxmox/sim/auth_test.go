@@ -11,6 +11,7 @@ import (
 )
 
 func TestUnauthenticatedCallsGet401WithoutBody(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	r := p.do("GET", "/version", nil, noAuth)
 	p.want(r, 401, "No ticket")
@@ -21,6 +22,7 @@ func TestUnauthenticatedCallsGet401WithoutBody(t *testing.T) {
 }
 
 func TestAPITokenErrors(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	id, _, _ := strings.Cut(p.root, "=")
 	cases := []struct{ spec, reason string }{
@@ -43,6 +45,7 @@ func TestAPITokenErrors(t *testing.T) {
 }
 
 func TestTicketLoginCSRFAndRenewal(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	r := p.do("POST", "/access/ticket", vals("username", "root@pam", "password", "wrong"), noAuth)
 	p.want(r, 401, "authentication failure")
@@ -93,6 +96,7 @@ func TestTicketLoginCSRFAndRenewal(t *testing.T) {
 }
 
 func TestTicketExpiry(t *testing.T) {
+	t.Parallel()
 	var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	p := startPVE(t, pvesim.Options{Now: clock})
@@ -104,6 +108,7 @@ func TestTicketExpiry(t *testing.T) {
 }
 
 func TestTOTPTwoStepLogin(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	const secret = "JBSWY3DPEHPK3PXP"
 	p.s.SetUserPassword("eve@pve", "eve-password")
@@ -140,6 +145,7 @@ func TestTOTPTwoStepLogin(t *testing.T) {
 }
 
 func TestPrivsepTokenHasNoRightsWithoutItsOwnACL(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	sep := p.s.CreateToken("root@pam", "sep", true)
 	realm := vals("realm", "authentik", "type", "openid", "issuer-url", "https://127.0.0.1:1/", "client-id", "c")
@@ -172,6 +178,7 @@ func TestPrivsepTokenHasNoRightsWithoutItsOwnACL(t *testing.T) {
 }
 
 func TestPermissionChecksNameThePrivilege(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	p.s.SetUserPassword("nobody@pve", "nobody-password")
 	tk, csrf := p.login("nobody@pve", "nobody-password")
@@ -204,6 +211,7 @@ func TestPermissionChecksNameThePrivilege(t *testing.T) {
 }
 
 func TestPermissionsEndpoint(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := p.ok(p.do("GET", "/access/permissions", vals("path", "/"), token(p.root))).dataMap()["/"].(map[string]any)
 	for _, priv := range []string{"Realm.Allocate", "Realm.AllocateUser", "Permissions.Modify", "Group.Allocate", "User.Modify", "Sys.Audit"} {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestFreshInstall(t *testing.T) {
+	t.Parallel()
 	s := pvesim.New(pvesim.Options{})
 	if got := len(s.Users()); got != 1 || s.Users()[0].UserID != "root@pam" || !s.Users()[0].Enable {
 		t.Fatalf("users = %+v, want only root@pam", s.Users())
@@ -67,6 +68,7 @@ func TestFreshInstall(t *testing.T) {
 }
 
 func TestVersionAndRelease(t *testing.T) {
+	t.Parallel()
 	for _, v := range []struct{ ver, release string }{{"8.4.14", "8.4"}, {"9.2.0", "9.2"}, {"8.0.4", "8.0"}} {
 		p := startPVE(t, pvesim.Options{Version: v.ver})
 		d := p.ok(p.do("GET", "/version", nil, token(p.root))).dataMap()
@@ -87,6 +89,7 @@ func TestVersionAndRelease(t *testing.T) {
 }
 
 func TestStandaloneStatusAndNodes(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	st := p.ok(p.do("GET", "/cluster/status", nil, token(p.root))).dataList()
 	if len(st) != 1 || st[0]["type"] != "node" || st[0]["name"] != "pve1" || st[0]["ip"] != "127.0.0.1" ||
@@ -110,6 +113,7 @@ func TestStandaloneStatusAndNodes(t *testing.T) {
 }
 
 func TestClusterOfThree(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{Nodes: 3, Version: "9.2.0"})
 	st := p.ok(p.do("GET", "/cluster/status", nil, token(p.root))).dataList()
 	if len(st) != 4 || st[0]["type"] != "cluster" || st[0]["nodes"] != float64(3) || st[0]["quorate"] != float64(1) {
@@ -148,6 +152,7 @@ func TestClusterOfThree(t *testing.T) {
 }
 
 func TestUnknownPathAndMethod(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	p.want(p.do("GET", "/access/nonsense", nil, token(p.root)), 501, "Method 'GET /access/nonsense' not implemented")
 	p.want(p.do("PUT", "/version", nil, token(p.root)), 501, "Method 'PUT /version' not implemented")
@@ -156,6 +161,7 @@ func TestUnknownPathAndMethod(t *testing.T) {
 }
 
 func TestErrorShapePerVersion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ver     string
 		message bool
@@ -179,6 +185,7 @@ func TestErrorShapePerVersion(t *testing.T) {
 }
 
 func TestReasonPhraseOverTLSRawStatusLine(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(p.base, "https://"), &tls.Config{RootCAs: p.s.CertPool()})
 	if err != nil {
@@ -196,6 +203,7 @@ func TestReasonPhraseOverTLSRawStatusLine(t *testing.T) {
 }
 
 func TestKitCountsWritesAndInjectsFaults(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	k := p.s.Kit()
 	k.ResetLog()

@@ -175,7 +175,7 @@ func vals(kv ...string) url.Values {
 // openidRealm creates an OpenID realm with root's token.
 func (p *pve) openidRealm(id, issuer string, extra ...string) {
 	p.t.Helper()
-	v := vals(append([]string{"realm", id, "type", "openid", "issuer-url", issuer, "client-id", "pve-client", "client-key", "s3cret"}, extra...)...)
+	v := vals(append([]string{"realm", id, "type", "openid", "issuer-url", issuer, "client-id", "pve-client", "client-key", testClientSecret}, extra...)...)
 	p.ok(p.do("POST", "/access/domains", v, token(p.root)))
 }
 

@@ -11,10 +11,11 @@ import (
 const issuer = "https://auth.example.test/application/o/proxmox/"
 
 func TestRealmCreateReadAndDuplicates(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	p.openidRealm("authentik", issuer, "username-claim", "subject", "autocreate", "1", "comment", "authentik SSO", "scopes", "email profile")
 	d := p.ok(p.do("GET", "/access/domains/authentik", nil, token(p.root))).dataMap()
-	want := map[string]any{"type": "openid", "issuer-url": issuer, "client-id": "pve-client", "client-key": "s3cret",
+	want := map[string]any{"type": "openid", "issuer-url": issuer, "client-id": "pve-client", "client-key": testClientSecret,
 		"username-claim": "subject", "autocreate": float64(1), "comment": "authentik SSO", "scopes": "email profile"}
 	for k, v := range want {
 		if d[k] != v {
@@ -44,6 +45,7 @@ func TestRealmCreateReadAndDuplicates(t *testing.T) {
 }
 
 func TestRealmCreateValidation(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{Version: "8.4.14"})
 	base := func(kv ...string) url.Values {
 		return vals(append([]string{"realm", "authentik", "type", "openid", "issuer-url", issuer, "client-id", "c"}, kv...)...)
@@ -85,6 +87,7 @@ func TestRealmCreateValidation(t *testing.T) {
 }
 
 func TestRealmOptionsByVersion(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		ver                  string
 		groups, aud, acrPatt bool
@@ -123,6 +126,7 @@ func TestRealmOptionsByVersion(t *testing.T) {
 }
 
 func TestRealmUpdateRules(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{Version: "9.2.0"})
 	root := token(p.root)
 	p.openidRealm("authentik", issuer, "username-claim", "username", "comment", "old", "default", "1")
@@ -167,6 +171,7 @@ func TestRealmUpdateRules(t *testing.T) {
 }
 
 func TestRealmDelete(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := token(p.root)
 	p.openidRealm("authentik", issuer)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestGroups(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := token(p.root)
 	p.ok(p.do("POST", "/access/groups", vals("groupid", "admin", "comment", "System Administrators"), root))
@@ -44,6 +45,7 @@ func TestGroups(t *testing.T) {
 }
 
 func TestACL(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := token(p.root)
 	p.ok(p.do("POST", "/access/groups", vals("groupid", "admin"), root))
@@ -98,6 +100,7 @@ func TestACL(t *testing.T) {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := token(p.root)
 	p.ok(p.do("POST", "/access/groups", vals("groupid", "admin"), root))
@@ -167,6 +170,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestTokenEndpoints(t *testing.T) {
+	t.Parallel()
 	p := startPVE(t, pvesim.Options{})
 	root := token(p.root)
 	p.ok(p.do("POST", "/access/users", vals("userid", "ci@pve"), root))

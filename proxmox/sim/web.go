@@ -116,7 +116,7 @@ func (n *node) serveWeb(w http.ResponseWriter, r *http.Request) {
 
 func setAuthCookie(w http.ResponseWriter, ticket string) {
 	// the GUI's setAuthData: session cookie, path /, secure, SameSite=Lax
-	w.Header().Add("Set-Cookie", "PVEAuthCookie="+url.PathEscape(ticket)+"; path=/; secure; SameSite=Lax")
+	w.Header().Add("Set-Cookie", "PVEAuthCookie="+url.QueryEscape(ticket)+"; path=/; secure; SameSite=Lax")
 }
 
 func (n *node) passwordLogin(w http.ResponseWriter, r *http.Request) (string, string) {
