@@ -336,7 +336,10 @@ func TestOpenIDIDTokenChecks(t *testing.T) {
 func TestOpenIDUserinfo(t *testing.T) {
 	t.Parallel()
 	e := newOIDC(t, pvesim.Options{Version: "8.4.14"}, "autocreate", "1", "username-claim", "email")
-	e.idp.set(func(f *fakeIdP) { f.userinfo = map[string]any{"email": "ui@example.com"}; f.claims = map[string]any{"email": "id@example.com"} })
+	e.idp.set(func(f *fakeIdP) {
+		f.userinfo = map[string]any{"email": "ui@example.com"}
+		f.claims = map[string]any{"email": "id@example.com"}
+	})
 	// ID-token claims win over userinfo
 	if d := e.ok(e.flow()).dataMap(); d["username"] != "id@example.com@authentik" {
 		t.Fatalf("username %v", d["username"])
