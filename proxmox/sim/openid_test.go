@@ -344,12 +344,17 @@ func TestOpenIDUserinfo(t *testing.T) {
 	if d := e.ok(e.flow()).dataMap(); d["username"] != "id@example.com@authentik" {
 		t.Fatalf("username %v", d["username"])
 	}
-	if e.idp.userinfoCalls != 1 {
-		t.Fatalf("userinfo calls %d", e.idp.userinfoCalls)
+	calls := func() int {
+		e.idp.mu.Lock()
+		defer e.idp.mu.Unlock()
+		return e.idp.userinfoCalls
+	}
+	if calls() != 1 {
+		t.Fatalf("userinfo calls %d", calls())
 	}
 	e.ok(e.do("PUT", "/access/domains/authentik", vals("query-userinfo", "0"), token(e.root)))
 	e.ok(e.flow())
-	if e.idp.userinfoCalls != 1 {
+	if calls() != 1 {
 		t.Fatal("query-userinfo=0 must skip the userinfo endpoint")
 	}
 	e.ok(e.do("PUT", "/access/domains/authentik", vals("delete", "query-userinfo"), token(e.root)))
