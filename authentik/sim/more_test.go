@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -287,3 +289,51 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 func (r *recorder) WriteHeader(s int) { r.status = s }
+
+// fakeClock is a settable clock for Options.Now.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestOIDCExpiry(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	s := New(Options{Version: "2025.8.1", Now: clock.Now})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ts := &testServer{t: t, s: s, client: clientFor(t, s, false), token: s.AdminToken()}
+	r := newRP(t, ts, "clock", ts.keyPK(SelfSignedCertName))
+	// access_code_validity defaults to minutes=1.
+	code := r.code(t, "alice")
+	clock.Advance(61 * time.Second)
+	if _, err := r.cfg.Exchange(r.ctx, code); oauthErrorCode(err) != "invalid_grant" {
+		t.Fatalf("expired code: %v", err)
+	}
+	clock.Advance(-61 * time.Second)
+	tok, err := r.cfg.Exchange(r.ctx, r.code(t, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Expiry.IsZero() || time.Until(tok.Expiry) > time.Hour+time.Minute {
+		t.Errorf("expires_in: %v", tok.Expiry)
+	}
+	// access_token_validity defaults to hours=1.
+	clock.Advance(time.Hour + time.Second)
+	if _, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("userinfo accepted an expired access token")
+	}
+}
