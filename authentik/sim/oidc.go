@@ -527,7 +527,9 @@ func errorRedirect(ap *authzParams, e *authzError) string {
 	if ap.grantType == "implicit" {
 		sep = "#"
 	}
-	u := ap.redirectURI + sep + "error=" + e.code + "&error_description=" + url.PathEscape(desc)
+	// Python's urllib.parse.quote (safe="/"): spaces as %20.
+	quoted := strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(desc), "+", "%20"), "%2F", "/")
+	u := ap.redirectURI + sep + "error=" + e.code + "&error_description=" + quoted
 	if ap.state != "" {
 		u += "&state=" + ap.state
 	}

@@ -96,7 +96,7 @@ func oauthErrorCode(err error) string {
 }
 
 func TestOIDCCodeFlowRS256(t *testing.T) {
-	for _, v := range testVersions {
+	for _, v := range []string{"2024.12.3", "2025.8.1", "2026.8.3"} {
 		t.Run(v, func(t *testing.T) {
 			ts := startSim(t, v)
 			r := newRP(t, ts, "proxmox", ts.keyPK(SelfSignedCertName))
@@ -159,7 +159,7 @@ func TestOIDCCodeFlowRS256(t *testing.T) {
 				t.Errorf("claims %+v", claims)
 			}
 			// email_verified: True up to 2025.8, False since 2025.10.
-			if claims.EmailVerified != (v == "2025.8.1") {
+			if claims.EmailVerified != (v != "2026.8.3") {
 				t.Errorf("email_verified %v for %s", claims.EmailVerified, v)
 			}
 			if claims.Acr != acrDefault || len(claims.Amr) != 1 || claims.Amr[0] != "pwd" || claims.AuthTime == 0 {
