@@ -442,6 +442,11 @@ func TestAllNodesAddsNodesAndReportsDeparted(t *testing.T) {
 	// pve3 becomes resolvable (a new name to register): an update of the
 	// managed provider, no conflict
 	resolvable["pve3"] = true
+	// the update fails once (reset): the next run completes it
+	e.ak.Kit().InjectFault(simkit.Fault{Method: "PUT", Path: "/api/v3/providers/oauth2/", Kind: simkit.FaultReset})
+	if _, _, err := e.setup(in, steps.ApplyOptions{}, resolver); err == nil {
+		t.Fatal("fault not surfaced")
+	}
 	p, _, err := e.setup(in, steps.ApplyOptions{}, resolver)
 	if err != nil {
 		t.Fatal(err)
