@@ -463,3 +463,23 @@ func (s *Server) PendingOpenIDStates(i int, realm string) int {
 	defer n.mu.Unlock()
 	return len(n.liveStates(realm))
 }
+
+// Endpoint is one API method the simulator serves.
+type Endpoint struct{ Method, Path string }
+
+// Endpoints lists the served API methods (path templates below /api2/json).
+func (s *Server) Endpoints() []Endpoint {
+	var out []Endpoint
+	for _, r := range s.routes() {
+		for m := range r.methods {
+			out = append(out, Endpoint{Method: m, Path: r.tmpl})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
