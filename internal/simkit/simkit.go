@@ -72,6 +72,7 @@ func (f *Fault) matches(r *http.Request) bool {
 type Kit struct {
 	mu      sync.Mutex
 	log     []Request
+	gen     int // bumped by ResetLog so in-flight requests don't touch new entries
 	latency time.Duration
 	faults  []*Fault
 	now     func() time.Time
@@ -133,6 +134,7 @@ func (k *Kit) ResetLog() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.log = nil
+	k.gen++
 }
 
 // fault returns the fault that fires for r, if any, and counts matches.
@@ -181,12 +183,20 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		k.mu.Lock()
 		lat := k.latency
 		k.mu.Unlock()
-		entry := Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Time: k.now()}
-		defer func() {
+		// The entry goes into the log before anything is answered, so a
+		// client that saw the answer (or a reset) always finds its request
+		// logged; the status is filled in when known.
+		k.mu.Lock()
+		idx, gen := len(k.log), k.gen
+		k.log = append(k.log, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Time: k.now()})
+		k.mu.Unlock()
+		setStatus := func(code int) {
 			k.mu.Lock()
-			k.log = append(k.log, entry)
+			if gen == k.gen && idx < len(k.log) {
+				k.log[idx].Status = code
+			}
 			k.mu.Unlock()
-		}()
+		}
 		if lat > 0 {
 			t := time.NewTimer(lat)
 			select {
@@ -199,7 +209,7 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		if f := k.fault(r); f != nil {
 			switch f.Kind {
 			case FaultStatus:
-				entry.Status = f.Status
+				setStatus(f.Status)
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(f.Status)
 				_, _ = w.Write([]byte(f.Body))
@@ -213,7 +223,7 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 				t.Stop()
 				fallthrough
 			case FaultReset:
-				entry.Status = -1
+				setStatus(-1)
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					_ = conn.Close()
 					return
@@ -223,6 +233,6 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
-		entry.Status = rec.status
+		setStatus(rec.status)
 	})
 }
