@@ -2,7 +2,6 @@ package steps_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -103,16 +102,4 @@ func mustSetup(t testing.TB, e *env, in steps.Inputs) (*steps.Plan, *steps.Resul
 		t.Fatalf("setup: %v\nplan:\n%v", err, p)
 	}
 	return p, r
-}
-
-func TestFreshSetupSmoke(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	in := e.in
-	in.Users = []string{"alice"}
-	p, r := mustSetup(t, e, in)
-	t.Logf("plan:\n%s", p)
-	t.Logf("result: %+v", r)
-	if !strings.Contains(r.AuthURL, "/application/o/authorize/") {
-		t.Errorf("auth url %q", r.AuthURL)
-	}
 }
