@@ -167,7 +167,7 @@ func (e *env) configureAuthentik(subMode string) {
 	inval := e.akFirst("/flows/instances/?slug=default-provider-invalidation-flow")["pk"]
 	var mappings []any
 	for _, sc := range []string{"openid", "email", "profile"} {
-		mappings = append(mappings, e.akFirst("/propertymappings/provider/scope/?managed=goauthentik.io/providers/oauth2/scope-"+sc)["pk"])
+		mappings = append(mappings, e.akFirst("/propertymappings/provider/scope/?managed=goauthentik.io/providers/oauth2/scope-" + sc)["pk"])
 	}
 	key := e.akFirst("/crypto/certificatekeypairs/?name=" + url.QueryEscape("authentik Self-signed Certificate"))["pk"]
 	r := e.akAPI("POST", "/providers/oauth2/", map[string]any{
