@@ -377,3 +377,33 @@ func TestBrowserLoginThroughPVEWebPage(t *testing.T) {
 		t.Fatalf("page: %s", body)
 	}
 }
+
+// TestOIDCGroupsClaimMapping: authentik's profile mapping sends "groups";
+// PVE 8.4+ maps them to "<group>-<realm>" (only existing groups unless
+// groups-autocreate).
+func TestOIDCGroupsClaimMapping(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "2025.8.1", "8.4.14", true, "user_email")
+	g := e.akAPI("POST", "/core/groups/", map[string]any{"name": "pve-admins"})
+	must(t, g, 201)
+	users := e.akAPI("GET", "/core/users/?username=alice", nil)
+	must(t, users, 200)
+	alicePK := users.body["results"].([]any)[0].(map[string]any)["pk"]
+	must(t, e.akAPI("POST", "/core/groups/"+g.body["pk"].(string)+"/add_user/", map[string]any{"pk": alicePK}), 204)
+
+	e.createRealm("subject", "groups-claim", "groups")
+	must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"pve-admins-authentik"}}), 200)
+	must(t, e.pveAPI("PUT", "/access/acl", url.Values{"path": {"/"}, "groups": {"pve-admins-authentik"}, "roles": {"Administrator"}}), 200)
+	r := e.login("alice")
+	must(t, r, 200)
+	d := r.body["data"].(map[string]any)
+	// the group's Administrator role is in the ticket's capabilities at once
+	if acc, _ := d["cap"].(map[string]any)["access"].(map[string]any); acc["Group.Allocate"] != float64(1) {
+		t.Fatalf("cap %v", d["cap"])
+	}
+	u := e.pveAPI("GET", "/access/users/alice@example.com@authentik", nil)
+	must(t, u, 200)
+	if gs := u.body["data"].(map[string]any)["groups"].([]any); len(gs) != 1 || gs[0] != "pve-admins-authentik" {
+		t.Fatalf("groups %v", gs)
+	}
+}
