@@ -1,0 +1,183 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/pvesso/pvesso/internal/tlstrust"
+	"github.com/pvesso/pvesso/steps"
+	"github.com/pvesso/pvesso/ui/browser"
+)
+
+// Messages are unexported, end in Msg, and carry copies: the UI never
+// shares mutable state with a running command.
+
+// side names a server.
+type side string
+
+const (
+	sideProxmox   side = "proxmox"
+	sideAuthentik side = "authentik"
+)
+
+// welcomeDoneMsg leaves the welcome screen.
+type welcomeDoneMsg struct{}
+
+// probeDoneMsg is the result of checking a server's certificate and
+// reachability.
+type probeDoneMsg struct {
+	side side
+	gen  int
+	cert *tlstrust.CertError // not trusted: ask the user
+	err  error               // unreachable or other failure
+}
+
+// connDoneMsg says a connection screen is complete; conn carries its side's
+// fields (the root copies them into its Conn).
+type connDoneMsg struct {
+	side side
+	conn steps.Conn
+}
+
+// pinAcceptedMsg is sent when the user pinned a certificate.
+type pinAcceptedMsg struct {
+	side        side
+	url, pin    string
+	rememberErr error
+}
+
+// discoveredMsg is the first read of both servers.
+type discoveredMsg struct {
+	gen        int
+	clients    *steps.Clients
+	report     *steps.Report
+	facts      steps.Facts
+	status     *steps.Plan // nil when nothing exists yet
+	akUsers    []steps.UserInfo
+	realmUsers []string
+	err        error
+}
+
+// optionsDoneMsg carries the chosen inputs.
+type optionsDoneMsg struct{ inputs steps.Inputs }
+
+// checksDoneMsg is a Preflight result.
+type checksDoneMsg struct {
+	gen    int
+	report *steps.Report
+	facts  steps.Facts
+	err    error
+}
+
+// planMode says what a plan screen shows.
+type planMode int
+
+const (
+	planSetup  planMode = iota // setup or repair: apply on confirm
+	planStatus                 // read-only
+	planRemove                 // removal: apply deletes
+)
+
+// planReadyMsg is a computed plan with the engine that made it (Apply must
+// run on the same engine; commands use it one at a time).
+type planReadyMsg struct {
+	gen    int
+	mode   planMode
+	plan   *steps.Plan // a copy, for display
+	orig   *steps.Plan // the engine's plan, handed back to Apply untouched
+	engine *steps.Engine
+	err    error
+}
+
+// applyStartedMsg hands the event channel to the apply screen.
+type applyStartedMsg struct {
+	gen    int
+	events <-chan applyUpdate
+	cancel context.CancelFunc
+}
+
+// applyUpdate is one item read from the event channel: an event, or the
+// final result.
+type applyUpdate struct {
+	event  *steps.Event
+	result *steps.Result
+	err    error
+	done   bool
+}
+
+// applyEventMsg is one engine event.
+type applyEventMsg struct {
+	gen    int
+	ev     steps.Event
+	events <-chan applyUpdate
+}
+
+// applyFinishedMsg ends an apply.
+type applyFinishedMsg struct {
+	gen    int
+	result *steps.Result
+	err    error
+}
+
+// gotoDoneMsg moves to the done screen with a result.
+type gotoDoneMsg struct {
+	result  *steps.Result
+	removed bool
+}
+
+// retryMsg asks the root to rebuild the plan and apply again.
+type retryMsg struct{ mode planMode }
+
+// loginURLMsg is a fresh login link.
+type loginURLMsg struct {
+	url string
+	err error
+}
+
+// browserOpenedMsg reports the launcher's outcome.
+type browserOpenedMsg struct {
+	url    string
+	opened browser.Opened
+	err    error
+}
+
+// realmUsersMsg is one poll of the realm's users.
+type realmUsersMsg struct {
+	gen   int
+	users []string
+	err   error
+}
+
+// usersAddedMsg reports AddUsers.
+type usersAddedMsg struct {
+	gen    int
+	users  []string
+	result *steps.Result
+	err    error
+}
+
+// simulatedLoginMsg reports a demo login.
+type simulatedLoginMsg struct {
+	user string
+	err  error
+}
+
+// menuChoiceMsg is a choice on the rerun menu.
+type menuChoiceMsg struct{ choice menuChoice }
+
+// backMsg asks the root to go to the previous screen.
+type backMsg struct{}
+
+// quitMsg asks the root to quit.
+type quitMsg struct{}
+
+// gotoPlanMsg shows the plan screen.
+type gotoPlanMsg struct{ mode planMode }
+
+// gotoApplyMsg starts applying plan (made by engine).
+type gotoApplyMsg struct {
+	mode           planMode
+	engine         *steps.Engine
+	plan           *steps.Plan // display copy
+	orig           *steps.Plan // the engine's plan
+	allowConflicts bool
+}

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/pvesso/pvesso/steps"
+	"github.com/pvesso/pvesso/ui/browser"
+)
+
+// Options configure the wizard. The zero value works: defaults for the
+// choices, nothing prefilled, the system browser, os.Stdin/os.Stdout.
+type Options struct {
+	// Inputs prefill the choices (zero fields take steps.DefaultInputs()).
+	Inputs steps.Inputs
+	// Conn prefills the connection (URLs, secrets from the environment,
+	// pins from the config file). When both sides are complete the wizard
+	// checks them right after the welcome screen and skips ahead.
+	Conn steps.Conn
+
+	// Launcher opens the login test; nil = browser.NewSystem().
+	Launcher browser.Launcher
+	// NoBrowser never starts a browser: the done screen shows the URL.
+	NoBrowser bool
+
+	// Input and Output replace os.Stdin and os.Stdout (tests).
+	Input  io.Reader
+	Output io.Writer
+	// Accessible runs line by line (huh accessible mode) instead of the
+	// full-screen TUI. It is switched on by TERM=dumb as well.
+	Accessible bool
+	// AltScreen uses the terminal's alternate screen (Run sets it for a
+	// real terminal; tests leave it off).
+	AltScreen bool
+
+	// DebugLog is a file to log to (secrets redacted). "" = the value of
+	// PVESSO_DEBUG when set ("1" means ./pvesso-debug.log), else no log.
+	DebugLog string
+
+	// Demo, when set, shows the demo banner and its users and passwords,
+	// and offers a simulated login on the done screen.
+	Demo *Demo
+
+	// Remember is called with the non-secret answers worth keeping (the
+	// CLI writes them to its config file): after a certificate pin is
+	// accepted and after a successful apply. It must not print.
+	Remember func(Remembered) error
+
+	// Getenv reads the environment (nil = os.Getenv); tests inject it.
+	Getenv func(string) string
+	// PollInterval is how often the done screen asks Proxmox for new realm
+	// users while waiting for the first login (0 = 2s).
+	PollInterval time.Duration
+	// EngineOptions are passed to every steps.New.
+	EngineOptions []steps.Option
+	// Renderer styles the output (nil = one for Output, honouring NO_COLOR).
+	Renderer *lipgloss.Renderer
+}
+
+// Demo describes the simulated servers `pvesso demo` runs.
+type Demo struct {
+	Users []DemoUser // shown on screen with their passwords
+	// SimulateLogin, when set, performs a browser-less login of user
+	// through the Proxmox login URL (the done screen offers it, so the
+	// closed loop can be shown over SSH too).
+	SimulateLogin func(ctx context.Context, loginURL, user string) error
+}
+
+// DemoUser is a simulated Authentik user.
+type DemoUser struct {
+	Username string
+	Password string
+}
+
+// Remembered is what the wizard hands back for the config file. It has no
+// field that could hold a secret.
+type Remembered struct {
+	AuthentikURL, AuthentikPin string
+	ProxmoxURL, ProxmoxPin     string
+	Inputs                     steps.Inputs
+}
+
+// Run shows the wizard until the user quits or ctx ends. It returns nil
+// when the user leaves normally, ErrAborted on ctrl+c, or the fatal error.
+func Run(ctx context.Context, opts Options) error {
+	opts = opts.withDefaults()
+	logf, closeLog := openDebugLog(opts)
+	defer closeLog()
+	if opts.Accessible {
+		return runAccessible(ctx, opts, logf)
+	}
+	m := newModel(ctx, opts, logf)
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(opts.Input), tea.WithOutput(opts.Output)}
+	if opts.AltScreen {
+		popts = append(popts, tea.WithAltScreen())
+	}
+	final, err := tea.NewProgram(m, popts...).Run()
+	if fm, ok := final.(*Model); ok {
+		fm.shutdown()
+		if fm.aborted {
+			return ErrAborted
+		}
+		if s := fm.summary(); s != "" {
+			fmt.Fprint(opts.Output, s)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, tea.ErrInterrupted) {
+			return ErrAborted
+		}
+		return err
+	}
+	return nil
+}
+
+// ErrAborted is returned when the user quits with ctrl+c.
+var ErrAborted = errors.New("aborted by the user")
+
+func (o Options) withDefaults() Options {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Input == nil {
+		o.Input = os.Stdin
+	}
+	if o.Output == nil {
+		o.Output = os.Stdout
+	}
+	if o.Launcher == nil {
+		o.Launcher = browser.NewSystem()
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if strings.EqualFold(o.Getenv("TERM"), "dumb") {
+		o.Accessible = true
+	}
+	if o.Renderer == nil {
+		o.Renderer = lipgloss.NewRenderer(o.Output)
+		if o.Getenv("NO_COLOR") != "" {
+			o.Renderer.SetColorProfile(termenv.Ascii)
+		}
+	}
+	o.Inputs = fillInputs(o.Inputs)
+	if o.Inputs.ProxmoxURL == "" {
+		o.Inputs.ProxmoxURL = o.Conn.ProxmoxURL
+	}
+	if o.Inputs.AuthentikURL == "" {
+		o.Inputs.AuthentikURL = o.Conn.AuthentikURL
+	}
+	if o.Conn.ProxmoxURL == "" {
+		o.Conn.ProxmoxURL = o.Inputs.ProxmoxURL
+	}
+	if o.Conn.AuthentikURL == "" {
+		o.Conn.AuthentikURL = o.Inputs.AuthentikURL
+	}
+	return o
+}
+
+// fillInputs puts defaults into empty fields.
+func fillInputs(in steps.Inputs) steps.Inputs {
+	d := steps.DefaultInputs()
+	set := func(p *string, v string) {
+		if strings.TrimSpace(*p) == "" {
+			*p = v
+		}
+	}
+	set(&in.Realm, d.Realm)
+	set(&in.Group, d.Group)
+	set(&in.Role, d.Role)
+	set(&in.ACLPath, d.ACLPath)
+	set(&in.AppSlug, d.AppSlug)
+	set(&in.AppName, d.AppName)
+	set(&in.SubjectMode, d.SubjectMode)
+	set(&in.UsernameClaim, d.UsernameClaim)
+	return in
+}

@@ -1,0 +1,146 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/pvesso/pvesso/steps"
+)
+
+// checksScreen runs the preflight with the chosen options and shows each
+// check as ✓ or ✗ with the fix.
+type checksScreen struct {
+	c       *common
+	clients *steps.Clients
+	in      steps.Inputs
+	gen     int
+	busy    bool
+	report  *steps.Report
+	err     error
+	scroll  int
+	spin    spinner.Model
+}
+
+func newChecksScreen(c *common, cl *steps.Clients, in steps.Inputs) *checksScreen {
+	s := &checksScreen{c: c, clients: cl, in: in, spin: spinner.New(spinner.WithSpinner(spinner.Line))}
+	s.spin.Style = c.st.Accent
+	return s
+}
+
+func (s *checksScreen) init() tea.Cmd {
+	s.gen++
+	s.busy, s.report, s.err, s.scroll = true, nil, nil, 0
+	return tea.Batch(s.spin.Tick, runChecks(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions))
+}
+
+func (s *checksScreen) capturesText() bool { return false }
+func (s *checksScreen) handleBack() bool   { s.gen++; return false }
+
+func (s *checksScreen) ok() bool { return s.err == nil && s.report != nil && s.report.OK() }
+
+func (s *checksScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case spinner.TickMsg:
+		if !s.busy {
+			return nil
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return cmd
+	case checksDoneMsg:
+		if msg.gen != s.gen {
+			return nil
+		}
+		s.busy, s.report, s.err = false, msg.report, msg.err
+	case tea.KeyMsg:
+		if s.busy {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, kEnter) && s.ok():
+			return func() tea.Msg { return gotoPlanMsg{mode: planSetup} }
+		case key.Matches(msg, key.NewBinding(key.WithKeys("r"))):
+			return s.init()
+		case key.Matches(msg, kDown, key.NewBinding(key.WithKeys("j"))):
+			s.scroll++
+		case key.Matches(msg, kUp, key.NewBinding(key.WithKeys("k"))):
+			if s.scroll > 0 {
+				s.scroll--
+			}
+		}
+	}
+	return nil
+}
+
+func (s *checksScreen) setKeys(k *KeyMap) {
+	for _, b := range []*key.Binding{&k.Toggle, &k.Yes, &k.No, &k.Open, &k.Details} {
+		b.SetEnabled(false)
+	}
+	k.Next.SetEnabled(!s.busy && s.ok())
+	k.Next.SetHelp("enter", "show the plan")
+	k.Retry.SetEnabled(!s.busy)
+	k.Retry.SetHelp("r", "check again")
+	k.Up.SetHelp("↑/↓", "scroll")
+	k.Down.SetEnabled(false)
+	k.Back.SetHelp("esc", "options")
+}
+
+func (s *checksScreen) view() string {
+	st := s.c.st
+	if s.busy {
+		return fmt.Sprintf("%s Checking both servers with your options (read-only) …", s.spin.View())
+	}
+	var b strings.Builder
+	switch {
+	case s.err != nil:
+		b.WriteString(st.Err.Render(glyphFail+" The checks could not run.") + "\n")
+		b.WriteString(errorBlock(st, s.err))
+	case s.ok():
+		b.WriteString(st.OK.Render(glyphOK+" All checks passed.") + " Press enter to see what will change.\n")
+	default:
+		n := len(s.report.Failed())
+		b.WriteString(st.Err.Render(fmt.Sprintf("%s %d of %d checks failed.", glyphFail, n, len(s.report.Checks))) +
+			" Fix them, then press r; esc changes the options.\n")
+	}
+	b.WriteString("\n")
+	if s.report != nil {
+		b.WriteString(checkLines(st, s.report.Checks))
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	avail := s.c.bodyHeight()
+	if s.scroll > len(lines)-avail {
+		s.scroll = max(0, len(lines)-avail)
+	}
+	return scrollLines(lines, s.scroll, avail, s.c.contentWidth())
+}
+
+// scrollLines shows lines[off:] in n rows, wrapped to width, with markers.
+func scrollLines(lines []string, off, n, width int) string {
+	var wrapped []string
+	for _, l := range lines {
+		if lipgloss.Width(l) <= width {
+			wrapped = append(wrapped, l)
+			continue
+		}
+		wrapped = append(wrapped, strings.Split(wrapText(l, width), "\n")...)
+	}
+	if n <= 0 || len(wrapped) <= n {
+		return strings.Join(wrapped, "\n")
+	}
+	if off > len(wrapped)-n {
+		off = len(wrapped) - n
+	}
+	out := append([]string(nil), wrapped[off:off+n]...)
+	if off > 0 {
+		out[0] = "  ↑ more (↑/k)"
+	}
+	if off+n < len(wrapped) {
+		out[n-1] = "  ↓ more (↓/j)"
+	}
+	return strings.Join(out, "\n")
+}

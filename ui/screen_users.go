@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/pvesso/pvesso/steps"
+)
+
+// usersScreen adds users to the admin group on a rerun: Authentik users
+// and users already seen in Proxmox through the realm.
+type usersScreen struct {
+	c       *common
+	clients *steps.Clients
+	in      steps.Inputs
+	list    pickList
+	split   int // index of the first Proxmox-only entry
+	gen     int
+	busy    bool
+	added   *steps.Result
+	err     error
+	spin    spinner.Model
+}
+
+func newUsersScreen(c *common, cl *steps.Clients, in steps.Inputs, ak []steps.UserInfo, realmUsers []string) *usersScreen {
+	s := &usersScreen{c: c, clients: cl, in: in, spin: spinner.New(spinner.WithSpinner(spinner.Line))}
+	s.spin.Style = c.st.Accent
+	known := map[string]bool{}
+	for _, u := range ak {
+		detail := u.Email
+		if id, err := steps.Preview(in, u); err == nil {
+			detail = "→ " + id
+			known[id] = true
+		}
+		s.list.items = append(s.list.items, listItem{label: u.Username, detail: detail, value: u.Username})
+	}
+	s.split = len(s.list.items)
+	for _, id := range realmUsers {
+		if known[id] {
+			continue
+		}
+		s.list.items = append(s.list.items, listItem{label: id, detail: "seen in Proxmox", value: id})
+	}
+	return s
+}
+
+func (s *usersScreen) init() tea.Cmd      { return nil }
+func (s *usersScreen) capturesText() bool { return false }
+func (s *usersScreen) handleBack() bool   { return s.busy }
+
+func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case spinner.TickMsg:
+		if !s.busy {
+			return nil
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return cmd
+	case usersAddedMsg:
+		if msg.gen != s.gen {
+			return nil
+		}
+		s.busy = false
+		s.added, s.err = msg.result, msg.err
+		if s.err == nil {
+			for i := range s.list.items {
+				s.list.items[i].checked = false
+			}
+		}
+	case tea.KeyMsg:
+		if s.busy {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, kUp, key.NewBinding(key.WithKeys("k"))):
+			s.list.move(-1)
+		case key.Matches(msg, kDown, key.NewBinding(key.WithKeys("j"))):
+			s.list.move(1)
+		case key.Matches(msg, kSpace, key.NewBinding(key.WithKeys("x"))):
+			s.list.toggle()
+		case key.Matches(msg, kEnter):
+			users := s.list.checkedValues()
+			if len(users) == 0 {
+				if s.added != nil {
+					return func() tea.Msg { return backMsg{} }
+				}
+				s.err = fmt.Errorf("no user chosen: move to a user and press space")
+				return nil
+			}
+			s.gen++
+			s.busy, s.err, s.added = true, nil, nil
+			return tea.Batch(s.spin.Tick, addUsers(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, users))
+		}
+	}
+	return nil
+}
+
+func (s *usersScreen) setKeys(k *KeyMap) {
+	for _, b := range []*key.Binding{&k.Yes, &k.No, &k.Retry, &k.Open, &k.Details} {
+		b.SetEnabled(false)
+	}
+	k.Up.SetHelp("↑/↓", "move")
+	k.Down.SetEnabled(false)
+	k.Toggle.SetHelp("space", "pick")
+	k.Next.SetHelp("enter", "add to "+s.in.Group)
+	if s.added != nil && len(s.list.checkedValues()) == 0 {
+		k.Next.SetHelp("enter", "back to the menu")
+	}
+}
+
+func (s *usersScreen) view() string {
+	st := s.c.st
+	var lines []string
+	lines = append(lines, fmt.Sprintf("Pick users for the group %q (%s on %s).", s.in.Group, s.in.Role, s.in.ACLPath))
+	switch {
+	case s.busy:
+		lines = append(lines, s.spin.View()+" Adding …")
+	case s.err != nil:
+		lines = append(lines, strings.Split(strings.TrimRight(errorBlock(st, s.err), "\n"), "\n")...)
+	case s.added != nil:
+		lines = append(lines, st.OK.Render(fmt.Sprintf("%s In %q now: %s", glyphOK, s.in.Group, strings.Join(s.added.Users, ", "))))
+		lines = append(lines, st.Muted.Render("They get the rights at their next login."))
+	default:
+		lines = append(lines, "")
+	}
+	focus := 0
+	for i, it := range s.list.items {
+		if i == 0 && s.split > 0 {
+			lines = append(lines, st.Bold.Render("Authentik users"))
+		}
+		if i == s.split {
+			lines = append(lines, st.Bold.Render(fmt.Sprintf("Seen in Proxmox (realm %s)", s.in.Realm)))
+		}
+		if i == s.list.cursor {
+			focus = len(lines)
+		}
+		cur := "  "
+		if i == s.list.cursor {
+			cur = st.Selected.Render(glyphCursor) + " "
+		}
+		box := "[ ]"
+		if it.checked {
+			box = "[x]"
+		}
+		lines = append(lines, fmt.Sprintf("%s%s %-24s %s", cur, box, truncate(it.label, 24), st.Muted.Render(it.detail)))
+	}
+	if len(s.list.items) == 0 {
+		lines = append(lines, st.Muted.Render("No users found in Authentik or in the realm."))
+	}
+	return window(lines, focus, s.c.bodyHeight())
+}

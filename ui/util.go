@@ -1,0 +1,14 @@
+package ui
+
+import "github.com/charmbracelet/x/ansi"
+
+// visibleWidth is the printed width of s (escape sequences excluded).
+func visibleWidth(s string) int { return ansi.StringWidth(s) }
+
+// wrapText wraps s at width, breaking long words (URLs, fingerprints).
+func wrapText(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	return ansi.Wrap(s, width, "/&?=-")
+}
