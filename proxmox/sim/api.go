@@ -200,8 +200,13 @@ func (c *call) authenticate() *apiError {
 }
 
 // extractAuthValue is PVE::APIServer::Formatter::extract_auth_value.
+var authValueRE = map[string]*regexp.Regexp{
+	"PVEAuthCookie": regexp.MustCompile(`(?:^|\s)PVEAuthCookie(?:=| )([^;]*)`),
+	"PVEAPIToken":   regexp.MustCompile(`(?:^|\s)PVEAPIToken(?:=| )([^;]*)`),
+}
+
 func extractAuthValue(headers []string, key string) string {
-	re := regexp.MustCompile(`(?:^|\s)` + regexp.QuoteMeta(key) + `(?:=| )([^;]*)`)
+	re := authValueRE[key]
 	for _, h := range headers {
 		if m := re.FindStringSubmatch(h); m != nil && m[1] != "" {
 			v, err := url.PathUnescape(m[1])
@@ -308,7 +313,7 @@ func (c *call) dispatch() (any, *apiError) {
 	}
 	var rt *route
 	var vars map[string]string
-	for _, cand := range s.routes() {
+	for _, cand := range s.routeTable {
 		if v, ok := cand.match(path); ok {
 			rt, vars = cand, v
 			break

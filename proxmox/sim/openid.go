@@ -116,17 +116,23 @@ func (s *Server) lookupRealm(id string) (*realmConfig, error) {
 	return c, nil
 }
 
+// oidcHTTPClient returns the client for requests to OpenID issuers, using
+// the node trust store. PVE builds a new TLS connector per request; the
+// simulator keeps connections alive for speed, and drops them whenever the
+// trust store changes (SetOIDCRoots), so trust is always re-checked.
 func (s *Server) oidcHTTPClient() *http.Client {
 	s.mu.Lock()
-	roots := s.roots
-	s.mu.Unlock()
-	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		Proxy:               nil, // ASSUMPTION: no datacenter http_proxy configured
-		DisableKeepAlives:   true,
-		TLSHandshakeTimeout: 10 * time.Second,
+	defer s.mu.Unlock()
+	if s.oidcTransport == nil {
+		s.oidcTransport = &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12},
+			Proxy:               nil, // ASSUMPTION: no datacenter http_proxy configured
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
 	}
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	return &http.Client{Transport: s.oidcTransport, Timeout: 15 * time.Second}
 }
 
 type providerMeta struct {

@@ -161,11 +161,11 @@ func (st *state) checkPermModify(authid, path string) *apiError {
 	}
 	test := []string{"Permissions.Modify"}
 	switch {
-	case regexp.MustCompile(`^/storage/.+$`).MatchString(path):
+	case strings.HasPrefix(path, "/storage/") && len(path) > len("/storage/"):
 		test = append(test, "Datastore.Allocate")
-	case regexp.MustCompile(`^/vms/.+$`).MatchString(path):
+	case strings.HasPrefix(path, "/vms/") && len(path) > len("/vms/"):
 		test = append(test, "VM.Allocate")
-	case regexp.MustCompile(`^/pool/.+$`).MatchString(path):
+	case strings.HasPrefix(path, "/pool/") && len(path) > len("/pool/"):
 		test = append(test, "Pool.Allocate")
 	}
 	return st.checkAny(authid, path, test)
@@ -404,8 +404,8 @@ func (st *state) effectivePermissions(authid string) map[string]map[string]int64
 
 // computeCap is RPCEnvironment::compute_api_permission, the "cap" of a
 // ticket answer.
-func (st *state) computeCap(authid string) map[string]map[string]int {
-	reMap := map[string]*regexp.Regexp{
+var (
+	capRE = map[string]*regexp.Regexp{
 		"vms":     regexp.MustCompile(`^(VM\.|Permissions\.Modify)`),
 		"access":  regexp.MustCompile(`^((User|Group)\.|Permissions\.Modify)`),
 		"storage": regexp.MustCompile(`^(Datastore\.|Permissions\.Modify)`),
@@ -414,6 +414,11 @@ func (st *state) computeCap(authid string) map[string]map[string]int {
 		"dc":      regexp.MustCompile(`^(Sys\.Audit|Sys\.Modify|SDN\.)`),
 		"mapping": regexp.MustCompile(`^(Mapping\.|Permissions.Modify)`),
 	}
+	reTop = regexp.MustCompile(`^/(\w+)`)
+)
+
+func (st *state) computeCap(authid string) map[string]map[string]int {
+	reMap := capRE
 	res := map[string]map[string]int{}
 	for k := range reMap {
 		res[k] = map[string]int{}
@@ -426,7 +431,6 @@ func (st *state) computeCap(authid string) map[string]map[string]int {
 	sort.Strings(defined)
 	paths = append(paths, defined...)
 	seen := map[string]bool{}
-	reTop := regexp.MustCompile(`^/(\w+)`)
 	for _, p := range paths {
 		if seen[p] {
 			continue

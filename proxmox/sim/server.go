@@ -31,6 +31,9 @@ type Server struct {
 	mu    sync.Mutex // guards st and the fields below
 	st    *state
 	roots *x509.CertPool
+	// oidcTransport is the connection pool towards OpenID issuers; it is
+	// replaced whenever roots change.
+	oidcTransport *http.Transport
 	log   []string // syslog-like lines (authentication failures, OpenID login results)
 
 	ticketKey ed25519.PrivateKey
@@ -38,8 +41,9 @@ type Server struct {
 	rootPass  string
 	repoID    string
 
-	nodes   []*node
-	handler http.Handler
+	nodes      []*node
+	handler    http.Handler
+	routeTable []*route
 }
 
 // node is one cluster member. Cluster configuration is shared; the OpenID
@@ -116,6 +120,7 @@ func New(opts Options) *Server {
 		// the simulator derives a stable one from the version.
 		repoID: hex.EncodeToString(sum[:8]),
 	}
+	s.routeTable = s.routes()
 	s.kit.SetLatency(opts.Latency)
 	for i := 1; i <= opts.Nodes; i++ {
 		n := &node{s: s, index: i, name: fmt.Sprintf("pve%d", i), ip: fmt.Sprintf("127.0.0.%d", i), states: map[string][]*authState{}}
@@ -156,6 +161,11 @@ func (s *Server) Start() error {
 
 // Close stops all listeners.
 func (s *Server) Close() {
+	s.mu.Lock()
+	if s.oidcTransport != nil {
+		s.oidcTransport.CloseIdleConnections()
+	}
+	s.mu.Unlock()
 	for _, n := range s.nodes {
 		s.mu.Lock()
 		srv := n.srv
@@ -232,6 +242,10 @@ func (s *Server) SetOIDCRoots(p *x509.CertPool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roots = p
+	if s.oidcTransport != nil {
+		s.oidcTransport.CloseIdleConnections()
+		s.oidcTransport = nil
+	}
 }
 
 // SetUserPassword sets the password of a pam or pve realm user (creating
@@ -470,7 +484,7 @@ type Endpoint struct{ Method, Path string }
 // Endpoints lists the served API methods (path templates below /api2/json).
 func (s *Server) Endpoints() []Endpoint {
 	var out []Endpoint
-	for _, r := range s.routes() {
+	for _, r := range s.routeTable {
 		for m := range r.methods {
 			out = append(out, Endpoint{Method: m, Path: r.tmpl})
 		}
