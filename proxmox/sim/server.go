@@ -34,7 +34,7 @@ type Server struct {
 	// oidcTransport is the connection pool towards OpenID issuers; it is
 	// replaced whenever roots change.
 	oidcTransport *http.Transport
-	log   []string // syslog-like lines (authentication failures, OpenID login results)
+	log           []string // syslog-like lines (authentication failures, OpenID login results)
 
 	ticketKey ed25519.PrivateKey
 	csrfKey   []byte
