@@ -69,7 +69,8 @@ func rowsFor(p *steps.Plan) []applyRow {
 			seen[it.Step] = true
 		}
 	}
-	var rows []applyRow
+	rows := []applyRow{{step: steps.StepPreflight, title: stepTitle(steps.StepPreflight)}}
+	delete(seen, steps.StepPreflight)
 	for _, id := range steps.StepOrder {
 		if seen[id] {
 			rows = append(rows, applyRow{step: id, title: stepTitle(id)})
@@ -102,12 +103,15 @@ func (s *applyScreen) init() tea.Cmd {
 
 func (s *applyScreen) capturesText() bool { return false }
 
+// handleBack keeps esc here while running and after success (the plan
+// was applied; going back would show a stale plan). After a failure esc
+// returns to a freshly read plan.
 func (s *applyScreen) handleBack() bool {
 	if s.confirm {
 		s.confirm = false
 		return true
 	}
-	return s.running // no going back while writing
+	return s.running || s.err == nil
 }
 
 func (s *applyScreen) row(step, title string) *applyRow {
@@ -236,7 +240,7 @@ func (s *applyScreen) setKeys(k *KeyMap) {
 	k.Next.SetEnabled(!s.running && s.err == nil)
 	k.Next.SetHelp("enter", "continue")
 	k.Retry.SetEnabled(!s.running && s.err != nil)
-	k.Back.SetEnabled(!s.running)
+	k.Back.SetEnabled(!s.running && s.err != nil)
 	k.Quit.SetEnabled(!s.running)
 	k.Abort.SetHelp("ctrl+c", "cancel")
 }

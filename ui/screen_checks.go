@@ -39,6 +39,9 @@ func (s *checksScreen) init() tea.Cmd {
 }
 
 func (s *checksScreen) capturesText() bool { return false }
+
+// reenter reads again: what was shown may be stale.
+func (s *checksScreen) reenter() tea.Cmd { return s.init() }
 func (s *checksScreen) handleBack() bool   { s.gen++; return false }
 
 func (s *checksScreen) ok() bool { return s.err == nil && s.report != nil && s.report.OK() }
@@ -119,15 +122,12 @@ func (s *checksScreen) view() string {
 	return scrollLines(lines, s.scroll, avail, s.c.contentWidth())
 }
 
-// scrollLines shows lines[off:] in n rows, wrapped to width, with markers.
+// scrollLines shows lines[off:] in n rows; long lines wrap at width with
+// a hanging indent. Markers show when there is more above or below.
 func scrollLines(lines []string, off, n, width int) string {
 	var wrapped []string
 	for _, l := range lines {
-		if lipgloss.Width(l) <= width {
-			wrapped = append(wrapped, l)
-			continue
-		}
-		wrapped = append(wrapped, strings.Split(wrapText(l, width), "\n")...)
+		wrapped = append(wrapped, hangWrap(l, width)...)
 	}
 	if n <= 0 || len(wrapped) <= n {
 		return strings.Join(wrapped, "\n")
@@ -143,4 +143,22 @@ func scrollLines(lines []string, off, n, width int) string {
 		out[n-1] = "  ↓ more (↓/j)"
 	}
 	return strings.Join(out, "\n")
+}
+
+// hangWrap wraps l at width; continuation lines are indented two columns
+// deeper than l itself.
+func hangWrap(l string, width int) []string {
+	if width <= 0 || lipgloss.Width(l) <= width {
+		return []string{l}
+	}
+	trimmed := strings.TrimLeft(l, " ")
+	ind := len(l) - len(trimmed)
+	first := strings.Split(wrapText(trimmed, width-ind), "\n")
+	out := []string{strings.Repeat(" ", ind) + first[0]}
+	rest := strings.Join(first[1:], " ")
+	pad := strings.Repeat(" ", ind+2)
+	for _, r := range strings.Split(wrapText(rest, width-ind-2), "\n") {
+		out = append(out, pad+strings.TrimLeft(r, " "))
+	}
+	return out
 }

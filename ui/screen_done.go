@@ -44,6 +44,7 @@ type doneScreen struct {
 	opened   *browser.Opened
 	noWindow bool // show the URL to copy
 	who      string
+	rights   *userRightsMsg
 	err      error
 	pollErr  error
 	spin     spinner.Model
@@ -118,6 +119,13 @@ func (s *doneScreen) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.state, s.err = loginAdded, nil
+		s.rights = nil
+		return lookupRights(s.c.ctx, s.gen, s.clients, strings.TrimSpace(s.who), s.in.ACLPath)
+	case userRightsMsg:
+		if msg.gen == s.gen {
+			r := msg
+			s.rights = &r
+		}
 		return nil
 	case tea.KeyMsg:
 		return s.key(msg)
@@ -156,7 +164,8 @@ func (s *doneScreen) onUsers(msg realmUsersMsg) tea.Cmd {
 	s.who = fresh[0]
 	s.state = loginSeen
 	s.gen++ // stop polling
-	return nil
+	s.rights = nil
+	return lookupRights(s.c.ctx, s.gen, s.clients, s.who, s.in.ACLPath)
 }
 
 func (s *doneScreen) wait() tea.Cmd {
@@ -298,18 +307,24 @@ func (s *doneScreen) loginView() string {
 	case loginWaiting:
 		switch {
 		case s.noWindow:
-			b.WriteString("  No browser can be opened here. Open this in a private window:\n")
-			b.WriteString(st.Code.Render(indent(wrapText(s.loginURL, s.c.contentWidth()-4), "    ")) + "\n")
+			// The auth-url link is too long to copy from a terminal; the
+			// Proxmox login page starts the same flow.
+			b.WriteString("  No browser can be opened here. In a private window, open\n")
+			b.WriteString("    " + st.Code.Render(s.in.ProxmoxURL) + "\n")
+			fmt.Fprintf(&b, "  and log in with the realm %q.\n", s.in.Realm)
 		case s.opened != nil && s.opened.Private:
 			fmt.Fprintf(&b, "  %s Opened a private %s window.\n", st.glyph(glyphOK), orDefault(s.opened.Browser, "browser"))
 		case s.opened != nil:
 			b.WriteString("  " + st.Warn.Render(s.opened.Note) + "\n")
 		}
-		fmt.Fprintf(&b, "  %s Waiting for the first login of a %s user …\n", s.spin.View(), s.in.Realm)
+		fmt.Fprintf(&b, "  %s Waiting for the first login through the realm %q …\n", s.spin.View(), s.in.Realm)
 		b.WriteString(st.Muted.Render(fmt.Sprintf("  (pvesso asks Proxmox for new users every %s)", s.c.opts.PollInterval)) + "\n")
+		if s.c.opts.Demo != nil && s.c.opts.Demo.SimulateLogin != nil {
+			fmt.Fprintf(&b, "  %s  Simulate %s logging in (demo)\n", st.Bold.Render("s"), s.demoUser())
+		}
 	case loginSeen:
 		fmt.Fprintf(&b, "  %s %s logged in.\n", st.glyph(glyphOK), st.Code.Render(s.who))
-		b.WriteString("    Rights: none yet (a new user has no group, so the tree is empty).\n")
+		fmt.Fprintf(&b, "    Rights: %s\n", rightsLine(s.rights, s.in.ACLPath, s.c.contentWidth()-12))
 		fmt.Fprintf(&b, "  Add %s to %q (%s on %s)?  y / n\n", s.who, s.in.Group, s.in.Role, s.in.ACLPath)
 	case loginAdding:
 		fmt.Fprintf(&b, "  %s Adding %s to %q …\n", s.spin.View(), s.who, s.in.Group)
@@ -318,8 +333,9 @@ func (s *doneScreen) loginView() string {
 		if strings.HasSuffix(s.who, " ") {
 			fmt.Fprintf(&b, "  %s %s logged in; left without group (add later: pvesso users add).\n", st.glyph(glyphOK), who)
 		} else {
-			fmt.Fprintf(&b, "  %s %s logged in and is now in %q:\n", st.glyph(glyphOK), st.Code.Render(who), s.in.Group)
-			fmt.Fprintf(&b, "    Rights: %s on %s. Log out and in again to use them.\n", s.in.Role, s.in.ACLPath)
+			fmt.Fprintf(&b, "  %s %s logged in and is now in %q.\n", st.glyph(glyphOK), st.Code.Render(who), s.in.Group)
+			fmt.Fprintf(&b, "    Rights: %s\n", rightsLine(s.rights, s.in.ACLPath, s.c.contentWidth()-12))
+			b.WriteString("    Log out and in again in that window to use them.\n")
 		}
 		b.WriteString(st.OK.Render("  The closed loop works: Authentik → Proxmox → rights.") + "\n")
 	}

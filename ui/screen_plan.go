@@ -43,6 +43,9 @@ func (s *planScreen) init() tea.Cmd {
 }
 
 func (s *planScreen) capturesText() bool { return false }
+
+// reenter reads again: what was shown may be stale.
+func (s *planScreen) reenter() tea.Cmd { return s.init() }
 func (s *planScreen) handleBack() bool   { s.gen++; return false }
 
 func (s *planScreen) conflicts() int {

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/pvesso/pvesso/internal/demo"
+	"github.com/pvesso/pvesso/steps"
+	"github.com/pvesso/pvesso/ui/browser"
+)
+
+// waitText waits until the program's output contains all of texts. The
+// output stream is consumed, so each wait looks at new frames only.
+func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) {
+	t.Helper()
+	var seen bytes.Buffer
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		seen.Write(b)
+		s := seen.String()
+		for _, x := range texts {
+			if !strings.Contains(s, x) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func keyOf(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
+func runes(s string) tea.KeyMsg    { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+
+// keyCounter counts what a test sends: characters typed into fields and
+// navigation keys.
+type keyCounter struct {
+	tm         *teatest.TestModel
+	typedChars int
+	values     int
+	nav        int
+}
+
+func (k *keyCounter) typeValue(s string) { k.tm.Type(s); k.typedChars += len(s); k.values++ }
+func (k *keyCounter) press(m tea.KeyMsg) { k.tm.Send(m); k.nav++ }
+
+func startDemo(t *testing.T) (*demo.Demo, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
+	t.Cleanup(cancel)
+	d, err := demo.Start(ctx, demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d, ctx
+}
+
+func testOptions(out io.Writer) Options {
+	return Options{
+		Output:       out,
+		Input:        strings.NewReader(""),
+		Getenv:       func(string) string { return "" },
+		PollInterval: 20 * time.Millisecond,
+		Renderer:     asciiRenderer(),
+	}
+}
+
+// TestE2EFreshSetupToClosedLoop walks a new user from the welcome screen
+// to the done screen against both simulators: nothing prefilled but the
+// defaults, so the user types the two URLs and the two tokens, pins both
+// (self-signed) certificates after seeing their fingerprints, accepts
+// every default, opens the login test (a recording launcher whose
+// "browser" logs alice in through the simulators) and adds alice to the
+// admin group when her first login shows up.
+func TestE2EFreshSetupToClosedLoop(t *testing.T) {
+	d, ctx := startDemo(t)
+	opened := make(chan string, 4)
+	rec := &browser.Recorder{Result: browser.Opened{Browser: "Firefox", Private: true}}
+	rec.OnOpen = func(u string) {
+		who, err := d.SimulateLogin(ctx, u, "alice")
+		if err != nil {
+			t.Errorf("simulated login: %v", err)
+		}
+		opened <- who
+	}
+	var remembered []Remembered
+	opts := testOptions(nil)
+	opts.Launcher = rec
+	opts.Remember = func(r Remembered) error { remembered = append(remembered, r); return nil }
+
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	k := &keyCounter{tm: tm}
+
+	waitText(t, tm, "You need")
+	k.press(keyOf(tea.KeyEnter))
+
+	// Proxmox: URL, method (default token), token.
+	waitText(t, tm, "Proxmox URL")
+	k.typeValue(d.Conn.ProxmoxURL)
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "API token (recommended)")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "USER@REALM!TOKENID=SECRET")
+	k.typeValue(d.Conn.ProxmoxToken)
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "pvenode cert info", d.Conn.ProxmoxPin[:48])
+	k.press(runes("y"))
+
+	// Authentik: URL, token.
+	waitText(t, tm, "Authentik URL")
+	k.typeValue(d.Conn.AuthentikURL)
+	k.press(keyOf(tea.KeyEnter))
+	k.typeValue(d.Conn.AuthentikToken)
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "System → Certificates", d.Conn.AuthentikPin[:48])
+	k.press(runes("y"))
+
+	// Options: defaults; the preview uses a real Authentik user.
+	waitText(t, tm, "preview:", "alice@example.com@authentik")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "All checks passed")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "to create")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "change(s) made")
+	k.press(keyOf(tea.KeyEnter))
+
+	// Done: open the login test; the first login shows up.
+	waitText(t, tm, "Open a private browser window")
+	k.press(runes("o"))
+	select {
+	case who := <-opened:
+		if who != "alice@example.com@authentik" {
+			t.Fatalf("simulated browser logged in as %q", who)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the launcher was not used")
+	}
+	waitText(t, tm, "alice@example.com@authentik", "logged in.", "no privileges on /")
+	k.press(runes("y"))
+	waitText(t, tm, "is now in \"admin\"", "privileges on / (Permissions.Modify")
+	k.press(keyOf(tea.KeyEnter))
+
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+
+	// The launcher opened a Proxmox auth-url link (Authentik authorize).
+	urls := rec.URLs()
+	if len(urls) != 1 || !strings.HasPrefix(urls[0], d.Conn.AuthentikURL+"/application/o/authorize/") {
+		t.Fatalf("launcher URLs = %v", urls)
+	}
+	// Proxmox now has alice in the admin group.
+	found := false
+	for _, u := range d.Proxmox.Users() {
+		if u.UserID == "alice@example.com@authentik" {
+			found = contains(u.Groups, "admin")
+		}
+	}
+	if !found {
+		t.Fatalf("alice is not in admin: %+v", d.Proxmox.Users())
+	}
+	// Both pins were remembered, and nothing secret was handed over.
+	last := remembered[len(remembered)-1]
+	if last.ProxmoxPin != d.Conn.ProxmoxPin || last.AuthentikPin != d.Conn.AuthentikPin || last.ProxmoxURL != d.Conn.ProxmoxURL {
+		t.Fatalf("remembered %+v", last)
+	}
+	// Typed values: exactly the two URLs and the two tokens.
+	if k.values != 4 || fm.Typed() != k.typedChars {
+		t.Fatalf("typed %d values / %d chars, model counted %d chars", k.values, k.typedChars, fm.Typed())
+	}
+	t.Logf("default setup: %d typed values (%d characters), %d other keys", k.values, k.typedChars, k.nav)
+	if fm.summary() == "" || !strings.Contains(fm.summary(), "realm authentik") {
+		t.Fatalf("summary %q", fm.summary())
+	}
+}
+
+// TestE2ERerunAddsBob: with the setup in place and the connection
+// prefilled, the wizard opens the rerun menu; the user adds bob to the
+// admin group.
+func TestE2ERerunAddsBob(t *testing.T) {
+	d, ctx := startDemo(t)
+	// A previous run set everything up.
+	c, err := steps.Connect(ctx, d.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := steps.New(c, d.Inputs)
+	p, err := e.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(ctx, p, steps.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := DemoOptions(d, testOptions(nil))
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	k := &keyCounter{tm: tm}
+	waitText(t, tm, "Demo:")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "setup already exists", "Healthy", "Add users to the admin group")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Authentik users", "bob")
+	// akadmin, alice, bob: move to bob and pick him.
+	for _, name := range []string{"akadmin", "alice"} {
+		_ = name
+		k.press(keyOf(tea.KeyDown))
+	}
+	k.press(runes(" "))
+	waitText(t, tm, "[x] bob")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "now: bob@example.com@authentik")
+	tm.Send(runes("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+
+	for _, u := range d.Proxmox.Users() {
+		if u.UserID == "bob@example.com@authentik" {
+			if !contains(u.Groups, "admin") {
+				t.Fatalf("bob's groups %v", u.Groups)
+			}
+			return
+		}
+	}
+	t.Fatalf("bob was not created: %+v", d.Proxmox.Users())
+}
