@@ -236,3 +236,12 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 		setStatus(rec.status)
 	})
 }
+
+// RecordStatus records code as the answer's status when a handler writes its
+// own response on a hijacked connection (the Proxmox simulator does, to set
+// a custom reason phrase).
+func (s *statusRecorder) RecordStatus(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}

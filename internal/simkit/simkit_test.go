@@ -127,3 +127,33 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("request took %v, latency not applied", d)
 	}
 }
+
+func TestRecordStatusForHijackedAnswers(t *testing.T) {
+	k := NewKit()
+	s, err := StartTLS(k.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.(interface{ RecordStatus(int) }).RecordStatus(599)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, _ = buf.WriteString("HTTP/1.1 599 custom reason\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		_ = buf.Flush()
+		_ = conn.Close()
+	})), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp, err := client(s).Get(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Status != "599 custom reason" {
+		t.Fatalf("status line %q", resp.Status)
+	}
+	if got := k.Requests()[0].Status; got != 599 {
+		t.Fatalf("logged status %d, want 599", got)
+	}
+}
