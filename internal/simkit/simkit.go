@@ -157,7 +157,8 @@ func (k *Kit) fault(r *http.Request) *Fault {
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(int) // logs a status set by RecordStatus at once
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -231,7 +232,7 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 				panic(http.ErrAbortHandler)
 			}
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, onStatus: setStatus}
 		h.ServeHTTP(rec, r)
 		setStatus(rec.status)
 	})
@@ -243,5 +244,8 @@ func (k *Kit) Wrap(h http.Handler) http.Handler {
 func (s *statusRecorder) RecordStatus(code int) {
 	if s.status == 0 {
 		s.status = code
+		if s.onStatus != nil {
+			s.onStatus(code)
+		}
 	}
 }
