@@ -504,3 +504,40 @@ func TestE2EUsersAddBeforeSetup(t *testing.T) {
 		t.Fatalf("--plan runs wrote %d", w)
 	}
 }
+
+// TestE2EEveryReadOnce: the read-only commands send each request once (the
+// checks they print are the checks their plan uses), and users add and
+// remove read only what they need, so a setup-only check cannot block them.
+func TestE2EEveryReadOnce(t *testing.T) {
+	f := newFixture(t)
+	expectCode(t, f.run(nil, "setup", "--yes", "--user", "alice"), 0)
+	setupOnly := []string{"/api/v3/flows/", "/api/v3/crypto/", "/api/v3/propertymappings/", "/.well-known/"}
+	for _, c := range []struct {
+		args    []string
+		code    int
+		notRead []string // what only setup needs
+	}{
+		{[]string{"status"}, 0, nil},
+		{[]string{"setup", "--plan"}, 0, nil},
+		{[]string{"users", "add", "bob", "--plan"}, 0, append(setupOnly, "/api2/json/access/acl")},
+		{[]string{"remove", "--plan"}, 0, setupOnly},
+	} {
+		f.resetLogs()
+		expectCode(t, f.run(nil, c.args...), c.code)
+		seen := map[string]int{}
+		for _, r := range append(f.ak.Kit().Requests(), f.pve.Kit().Requests()...) {
+			key := r.Method + " " + r.Host + r.Path + "?" + r.RawQuery
+			seen[key]++
+			for _, p := range c.notRead {
+				if strings.Contains(r.Path, p) {
+					t.Errorf("%v reads %s, which only setup needs", c.args, r.Path)
+				}
+			}
+		}
+		for k, n := range seen {
+			if n > 1 {
+				t.Errorf("%v sent %s %d times", c.args, k, n)
+			}
+		}
+	}
+}

@@ -164,9 +164,17 @@ func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
 	return steps.New(clients, p.inputs()), exitOK
 }
 
-// preflight runs the checks and prints them; false means stop (exit 1).
+// preflight runs the setup's checks and prints them; false means stop
+// (exit 1).
 func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 	rep, err := eng.Preflight(ctx)
+	return p.checked(ctx, eng, rep, "preflight", err)
+}
+
+// checked prints the checks of a check pass (Preflight, or the one PlanUsers
+// and PlanRemove make) and the verdict; false means stop with the returned
+// exit code. err is the error of the call that ran the checks.
+func (p *plain) checked(ctx context.Context, eng *steps.Engine, rep *steps.Report, what string, err error) (bool, int) {
 	if rep != nil {
 		p.out.Checks = rep.Checks
 		for _, ch := range rep.Checks {
@@ -180,10 +188,7 @@ func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 			}
 		}
 	}
-	if err != nil {
-		return false, p.fail(ctx, "preflight", err)
-	}
-	if !rep.OK() {
+	if ctx.Err() == nil && rep != nil && !rep.OK() {
 		failed := rep.Failed()
 		p.out.Error = fmt.Sprintf("%d preflight check(s) failed", len(failed))
 		if len(failed) > 0 {
@@ -195,6 +200,9 @@ func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 			fmt.Fprintf(p.c.stderr, "pvesso: %d check(s) failed, nothing was changed: %s\n", len(failed), checkSummary(failed))
 		}
 		return false, exitFailed
+	}
+	if err != nil {
+		return false, p.fail(ctx, what, err)
 	}
 	f := eng.Facts()
 	p.out.Facts = &jsonFactsView{AuthentikVersion: f.AuthentikVersion, ProxmoxVersion: f.ProxmoxVersion, SigningKey: f.SigningKey, IssuerURL: f.IssuerURL}
@@ -350,43 +358,11 @@ func (p *plain) saveConfig() {
 	}
 }
 
-// usersPlan is the users part of a full plan.
-func usersPlan(full *steps.Plan) *steps.Plan {
-	out := &steps.Plan{Notes: full.Notes}
-	for _, it := range full.Items {
-		if it.Step == steps.StepUsers || it.Kind == "user" {
-			out.Items = append(out.Items, it)
-		}
-	}
-	return out
-}
-
-// missingBase names the realm or group that users add needs but that does
-// not exist yet ("" when both exist).
-func missingBase(full *steps.Plan) string {
-	for _, it := range full.Items {
-		if (it.Kind == "realm" || it.Kind == "group") && it.Action == steps.ActionCreate {
-			return it.Kind + " " + it.Name
-		}
-	}
-	return ""
-}
-
 func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
-	if ok, code := p.preflight(ctx, eng); !ok {
+	plan, err := eng.PlanUsers(ctx, p.o.users)
+	if ok, code := p.checked(ctx, eng, eng.Report(), "users", err); !ok {
 		return code
 	}
-	full, err := eng.Plan(ctx)
-	if err != nil {
-		return p.fail(ctx, "plan", err)
-	}
-	if m := missingBase(full); m != "" {
-		p.out.Error = "the Proxmox " + m + " does not exist yet"
-		p.out.Fix = "run pvesso setup first (it takes --user too)"
-		fmt.Fprintf(p.c.stderr, "pvesso: the Proxmox %s does not exist yet: run \"pvesso setup --user ...\" first; nothing was changed\n", m)
-		return exitFailed
-	}
-	plan := usersPlan(full)
 	p.printPlan("Plan (users):", plan)
 	if p.o.plan {
 		return exitOK
@@ -399,7 +375,7 @@ func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 		return p.awaitYes(plan)
 	}
 	p.applying = true
-	res, err := eng.AddUsers(ctx, p.o.users, p.applyOptions())
+	res, err := eng.Apply(ctx, plan, p.applyOptions())
 	p.out.Result = res
 	if err != nil {
 		return p.fail(ctx, "users", err)
@@ -484,12 +460,9 @@ func (p *plain) status(ctx context.Context, eng *steps.Engine) int {
 }
 
 func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
-	if ok, code := p.preflight(ctx, eng); !ok {
-		return code
-	}
 	plan, err := eng.PlanRemove(ctx)
-	if err != nil {
-		return p.fail(ctx, "remove", err)
+	if ok, code := p.checked(ctx, eng, eng.Report(), "remove", err); !ok {
+		return code
 	}
 	p.printPlan("Plan (remove):", plan)
 	if !plan.HasChanges() {

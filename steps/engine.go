@@ -172,6 +172,15 @@ func (e *Engine) Facts() Facts {
 // State returns the state of the last check pass (nil before any).
 func (e *Engine) State() *State { return e.state }
 
+// Report returns the checks of the last check pass (Preflight, Plan,
+// Status, PlanUsers or PlanRemove); nil before any.
+func (e *Engine) Report() *Report {
+	if e.state == nil {
+		return nil
+	}
+	return e.state.report()
+}
+
 func preflightError(r *Report) error {
 	var details, fixes []string
 	for _, c := range r.Failed() {
@@ -187,7 +196,7 @@ func preflightError(r *Report) error {
 // preceding Preflight; it never writes. Failed checks give a *CheckError.
 func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	s := e.state
-	if s == nil || s.applied || s.plan != nil {
+	if s == nil || s.applied || s.plan != nil || s.mode != "" {
 		s = e.check(ctx, e.in, setupSteps())
 		e.state = s
 	}
@@ -211,6 +220,7 @@ func buildPlan(s *State, steps []step) *Plan {
 		p.Items = append(p.Items, st.Plan(s)...)
 	}
 	s.changes = p.HasChanges()
+	s.stages = stages()
 	if login != nil {
 		p.Items = append(p.Items, login.Plan(s)...)
 	}
@@ -224,12 +234,10 @@ func buildPlan(s *State, steps []step) *Plan {
 	return p
 }
 
-// Status is a read-only plan of what is missing or drifted (always a fresh
-// read). HasChanges on the result means the setup is not complete.
-func (e *Engine) Status(ctx context.Context) (*Plan, error) {
-	e.state = nil
-	return e.Plan(ctx)
-}
+// Status is a read-only plan of what is missing or drifted: a fresh read,
+// or the checks of an immediately preceding Preflight. HasChanges on the
+// result means the setup is not complete.
+func (e *Engine) Status(ctx context.Context) (*Plan, error) { return e.Plan(ctx) }
 
 func (e *Engine) emitter(o ApplyOptions) func(Event) {
 	if o.OnEvent == nil {
@@ -240,10 +248,11 @@ func (e *Engine) emitter(o ApplyOptions) func(Event) {
 
 func title(id string) string { return StepTitles[id] }
 
-// Apply carries out p. Conflicts need o.AllowConflicts, else a
-// *ConflictError is returned before anything is written. Events arrive in a
-// fixed order: for each stage, the start (or "nothing to do") events in
-// step order, then the outcomes in step order.
+// Apply carries out p (made by Plan, PlanUsers or PlanRemove of this
+// engine). Conflicts need o.AllowConflicts, else a *ConflictError is
+// returned before anything is written. Events arrive in a fixed order: for
+// each stage, the start (or "nothing to do") events in step order, then the
+// outcomes in step order.
 func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, error) {
 	if p == nil || p.state == nil || p.state.e != e {
 		return nil, errors.New("steps: the plan was not made by this engine (call Plan first)")
@@ -262,7 +271,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, e
 	emit := e.emitter(o)
 	emit(Event{Step: StepPreflight, Title: title(StepPreflight), Phase: PhaseDone, Message: "checks passed"})
 	if !p.HasChanges() {
-		for _, st := range stages() {
+		for _, st := range s.stages {
 			for _, x := range st {
 				emit(Event{Step: x.ID(), Title: title(x.ID()), Phase: PhaseNone, Message: "nothing to do"})
 			}
@@ -272,7 +281,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, e
 	if err := e.prepareSecrets(s); err != nil {
 		return nil, err
 	}
-	err := e.runStages(ctx, s, stages(), o, emit)
+	err := e.runStages(ctx, s, s.stages, o, emit)
 	return e.result(s), err
 }
 
@@ -354,29 +363,58 @@ func (e *Engine) runStages(ctx context.Context, s *State, stg [][]step, o ApplyO
 	return nil
 }
 
-// AddUsers plans and applies the users step only (create if missing, add
-// the group with append=1). Userids follow the existing realm's
-// username-claim and the provider's sub_mode.
-func (e *Engine) AddUsers(ctx context.Context, users []string, o ApplyOptions) (*Result, error) {
+// PlanUsers plans the users step only (create the users if missing, add
+// the group with append=1). Its checks are the ones `users add` needs: the
+// connections, the rights to create users and change their groups, the
+// existing realm, group and provider, and the users themselves; the setup's
+// other checks (signing key, flows, ...) do not block it. Userids follow
+// the existing realm's username-claim and the provider's sub_mode. Apply
+// carries the plan out.
+func (e *Engine) PlanUsers(ctx context.Context, users []string) (*Plan, error) {
 	in := e.in
 	in.Users = users
+	if len(users) == 0 {
+		return nil, &UsageError{Flag: "--user", Detail: "name at least one Authentik user (username or email)"}
+	}
 	s := e.newState(in)
-	s.usersOnly, s.mode = true, "users"
+	s.mode = "users"
 	e.checkState(ctx, s, []step{preflightStep{}, providerLookup{}, realmStep{}, groupStep{}, usersStep{}})
 	e.state = s
-	if r := s.report(); !r.OK() {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := s.report()
+	if !r.OK() {
 		return nil, preflightError(r)
 	}
-	if s.realm.existing == nil || s.group.existing == nil {
-		return nil, &CheckError{Step: StepUsers, Detail: fmt.Sprintf("realm %q or group %q does not exist yet", in.Realm, in.Group), Fix: "run pvesso setup first"}
+	var missing []string
+	if s.realm.existing == nil {
+		missing = append(missing, fmt.Sprintf("the Proxmox realm %q", in.Realm))
+	}
+	if s.group.existing == nil {
+		missing = append(missing, fmt.Sprintf("the Proxmox group %q", in.Group))
+	}
+	if len(missing) > 0 {
+		verb := " does not exist yet"
+		if len(missing) > 1 {
+			verb = " do not exist yet"
+		}
+		return nil, &CheckError{Step: StepUsers, Detail: strings.Join(missing, " and ") + verb,
+			Fix: "run pvesso setup first (it takes --user too)", Report: r}
 	}
 	p := &Plan{state: s, Items: (usersStep{}).Plan(s)}
+	s.stages = [][]step{{usersStep{}}}
 	s.plan = p
-	s.applied = true
-	emit := e.emitter(o)
-	err := e.runStages(ctx, s, [][]step{{usersStep{}}}, o, emit)
-	r := e.result(s)
-	return r, err
+	return p, nil
+}
+
+// AddUsers is PlanUsers followed by Apply.
+func (e *Engine) AddUsers(ctx context.Context, users []string, o ApplyOptions) (*Result, error) {
+	p, err := e.PlanUsers(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	return e.Apply(ctx, p, o)
 }
 
 // providerLookup only reads the provider (for AddUsers).
@@ -384,9 +422,12 @@ type providerLookup struct{}
 
 func (providerLookup) ID() string { return StepProvider }
 func (providerLookup) Check(ctx context.Context, s *State) []checkRec {
-	if _, err := s.provider(ctx); err != nil {
+	m, err := s.provider(ctx)
+	if err != nil {
 		return []checkRec{readFail("authentik", "authentik-providers", "Authentik providers readable", err)}
 	}
+	s.prov.match = m
+	s.providerFacts()
 	return nil
 }
 func (providerLookup) Plan(*State) []Item                                { return nil }

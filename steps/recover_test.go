@@ -545,3 +545,54 @@ func TestRemoveOnlyWhatPvessoManages(t *testing.T) {
 	}
 	_ = aksim.SelfSignedCertName
 }
+
+// TestPlanUsersNeedsOnlyWhatUsersAddNeeds: a check only setup needs (here:
+// every RSA key has expired) does not block adding users, userids follow
+// the existing provider and realm (not other --subject-mode input), and the
+// users plan reads nothing of the setup's other steps.
+func TestPlanUsersNeedsOnlyWhatUsersAddNeeds(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	_, err := e.engine(e.in).PlanUsers(ctx, []string{"alice"})
+	var ce *steps.CheckError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, `realm "authentik" and the Proxmox group "admin" do not exist`) || !strings.Contains(ce.Fix, "pvesso setup") {
+		t.Fatalf("before setup: %v", err)
+	}
+	mustSetup(t, e, e.in)
+	later := steps.WithClock(func() time.Time { return time.Now().Add(2 * 365 * 24 * time.Hour) })
+	in := e.in
+	in.SubjectMode = "hashed_user_id" // would fail the setup's userid guard
+	if _, err := e.engine(in, later).Plan(ctx); err == nil {
+		t.Fatal("setup checks should fail (expired key, hashed ids)")
+	}
+	e.resetLogs()
+	eng := e.engine(in, later)
+	p, err := eng.PlanUsers(ctx, []string{"alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].Name != "alice@example.com@authentik" || p.Items[0].Action != steps.ActionCreate {
+		t.Fatalf("plan:\n%s", p)
+	}
+	if !eng.Report().OK() || len(eng.Report().Checks) == 0 {
+		t.Errorf("report %+v", eng.Report())
+	}
+	for _, r := range append(e.ak.Kit().Requests(), e.pve.Kit().Requests()...) {
+		for _, p := range []string{"/api/v3/flows/", "/api/v3/crypto/", "/api/v3/propertymappings/", "/api2/json/access/acl", "/.well-known/"} {
+			if strings.Contains(r.Path, p) {
+				t.Errorf("the users plan read %s %s", r.Method, r.Path)
+			}
+		}
+	}
+	reads := len(e.ak.Kit().Requests()) + len(e.pve.Kit().Requests())
+	r, err := eng.Apply(ctx, p, steps.ApplyOptions{})
+	if err != nil || r.Writes != 1 || e.writes() != 1 {
+		t.Fatalf("apply: %v %+v %d", err, r, e.writes())
+	}
+	if n := len(e.ak.Kit().Requests()) + len(e.pve.Kit().Requests()) - reads; n != 1 {
+		t.Errorf("apply sent %d requests, want the one write", n)
+	}
+	if _, err := eng.Apply(ctx, p, steps.ApplyOptions{}); err == nil {
+		t.Error("a plan applies once")
+	}
+}

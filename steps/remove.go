@@ -203,7 +203,7 @@ func (e *Engine) PlanRemove(ctx context.Context) (*Plan, error) {
 		p.Notes = append(p.Notes, "nothing of pvesso's was found")
 	}
 	p.Notes = append(p.Notes, "signing key pairs are never removed (other providers may use them)")
-	s.removal = [][]step{st1, st2}
+	s.stages = [][]step{st1, st2}
 	s.plan = p
 	return p, nil
 }
@@ -215,19 +215,12 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// Remove deletes what PlanRemove listed, application before provider and
-// users/ACL before the group. Objects already gone are fine (a rerun after
-// a failure completes).
+// Remove carries out a plan of PlanRemove (it is Apply for such plans):
+// the application before the provider, users and the ACL before the group.
+// Objects already gone are fine (a rerun after a failure completes).
 func (e *Engine) Remove(ctx context.Context, p *Plan, o ApplyOptions) (*Result, error) {
-	if p == nil || p.state == nil || p.state.e != e || p.state.removal == nil {
-		return nil, errors.New("steps: the plan was not made by PlanRemove of this engine")
+	if p == nil || p.state == nil || p.state.mode != "remove" {
+		return nil, errors.New("steps: the plan was not made by PlanRemove")
 	}
-	s := p.state
-	if s.applied {
-		return nil, errors.New("steps: the plan was already applied; make a new plan")
-	}
-	s.applied = true
-	emit := e.emitter(o)
-	err := e.runStages(ctx, s, s.removal, o, emit)
-	return &Result{Realm: s.In.Realm, Writes: int(s.writes.Load())}, err
+	return e.Apply(ctx, p, o)
 }

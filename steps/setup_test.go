@@ -232,9 +232,13 @@ func TestFreshSetupReachesFullStateAndRerunIsNoop(t *testing.T) {
 	if r2.ClientID != prov.ClientID {
 		t.Error("rerun must find the same client id")
 	}
-	st, err := e.engine(in).Status(context.Background())
+	eng := e.engine(in)
+	st, err := eng.Status(context.Background())
 	if err != nil || st.HasChanges() {
 		t.Errorf("status after setup: %v\n%s", err, st)
+	}
+	if f := eng.Facts(); !f.ProviderExists || f.ProviderPK != prov.PK || f.ClientID != prov.ClientID || !f.ApplicationExists || !f.RealmExists || !f.RealmManaged || !f.GroupExists || !f.ACLExists || !f.IssuerVerified {
+		t.Errorf("facts after setup: %+v", f)
 	}
 	if e.writes() != 0 {
 		t.Errorf("status wrote %d times", e.writes())

@@ -47,12 +47,14 @@ type State struct {
 
 	findProv memo[provMatch]
 
-	usersOnly bool   // AddUsers: userids follow the existing provider and realm
-	mode      string // "" setup, "users" (AddUsers), "remove"
-	changes   bool   // the plan changes something
-	applied   bool
-	plan      *Plan
-	removal   [][]step
+	// mode is "" for setup, "users" for PlanUsers (userids follow the
+	// existing provider and realm) and "remove" for PlanRemove.
+	mode    string
+	changes bool // the plan changes something
+	applied bool
+	plan    *Plan
+	// stages are the write stages Apply runs for this plan.
+	stages [][]step
 
 	// secrets: never rendered, never in errors
 	clientID     string

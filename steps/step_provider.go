@@ -93,6 +93,8 @@ func (providerStep) Check(ctx context.Context, s *State) []checkRec {
 	}
 	if provErr != nil {
 		out = append(out, readFail("authentik", "authentik-providers", "Authentik providers readable", provErr))
+	} else {
+		s.providerFacts()
 	}
 	if redirErr != nil {
 		var ue *UsageError
@@ -107,6 +109,14 @@ func (providerStep) Check(ctx context.Context, s *State) []checkRec {
 		s.Facts.RedirectURIs = redirects
 	}
 	return out
+}
+
+// providerFacts records the provider found again (the client id is not a
+// secret; the client secret never becomes a fact).
+func (s *State) providerFacts() {
+	if p := s.prov.match.p; p != nil {
+		s.Facts.ProviderExists, s.Facts.ProviderPK, s.Facts.ClientID = true, p.PK, p.ClientID
+	}
 }
 
 // mergeRedirects keeps every registered URI (departed nodes are reported,

@@ -128,7 +128,7 @@ func (usersStep) ID() string { return StepUsers }
 // inputs for setup; for `users add`, the existing provider's and realm's.
 func (s *State) userModes(ctx context.Context) (sub, claim string) {
 	sub, claim = s.In.SubjectMode, s.In.UsernameClaim
-	if !s.usersOnly {
+	if s.mode != "users" {
 		return
 	}
 	if r, _ := s.rd.Realm(ctx); r != nil {
