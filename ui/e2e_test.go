@@ -104,7 +104,7 @@ func TestE2EFreshSetupToClosedLoop(t *testing.T) {
 	waitText(t, tm, "Proxmox URL")
 	k.typeValue(d.Conn.ProxmoxURL)
 	k.press(keyOf(tea.KeyEnter))
-	waitText(t, tm, "API token (recommended)")
+	waitText(t, tm, "┃ Log in with")
 	k.press(keyOf(tea.KeyEnter))
 	waitText(t, tm, "USER@REALM!TOKENID=SECRET")
 	k.typeValue(d.Conn.ProxmoxToken)
@@ -116,6 +116,7 @@ func TestE2EFreshSetupToClosedLoop(t *testing.T) {
 	waitText(t, tm, "Authentik URL")
 	k.typeValue(d.Conn.AuthentikURL)
 	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "┃ API token") // focus moved (huh marks the focused field)
 	k.typeValue(d.Conn.AuthentikToken)
 	k.press(keyOf(tea.KeyEnter))
 	waitText(t, tm, "System → Certificates", d.Conn.AuthentikPin[:48])
@@ -142,9 +143,9 @@ func TestE2EFreshSetupToClosedLoop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the launcher was not used")
 	}
-	waitText(t, tm, "alice@example.com@authentik", "logged in.", "no privileges on /")
+	waitText(t, tm, "alice@example.com@authentik", "logged in.", "Privileges on /:")
 	k.press(runes("y"))
-	waitText(t, tm, "is now in \"admin\"", "privileges on / (Permissions.Modify")
+	waitText(t, tm, "is now in \"admin\"", "(Permissions.Modify")
 	k.press(keyOf(tea.KeyEnter))
 
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)

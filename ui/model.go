@@ -461,6 +461,10 @@ func (m *Model) View() string {
 	m.screen().setKeys(&keys)
 	m.help.ShowAll = m.showHelp
 	helpView := m.help.View(keys)
+	if !m.showHelp && visibleWidth(helpView) > w {
+		// bubbles' help can overshoot its width by one item; cut it.
+		helpView = truncateANSI(helpView, w)
+	}
 
 	// Fit the body between the header and the help line.
 	h := m.c.height

@@ -56,28 +56,28 @@ func lookupRights(ctx context.Context, gen int, c *steps.Clients, userid, path s
 	}
 }
 
-// rightsLine renders groups and privileges in one line.
-func rightsLine(m *userRightsMsg, path string, width int) string {
+// rightsLines renders the groups and the privileges on path.
+func rightsLines(m *userRightsMsg, path string, width int) (groups, privs string) {
 	if m == nil {
-		return "checking …"
+		return "checking …", ""
 	}
 	if m.err != nil {
 		msg, _ := explain(m.err)
-		return "could not read: " + truncate(msg, width-16)
+		return "could not read them: " + truncate(msg, width-22), ""
 	}
-	groups := "no group"
+	groups = "none"
 	if len(m.groups) > 0 {
-		groups = "groups " + strings.Join(m.groups, ", ")
+		groups = strings.Join(m.groups, ", ")
 	}
-	privs := "no privileges on " + path
+	privs = "none"
 	if n := len(m.privs); n > 0 {
-		privs = strings.Join(pickPrivs(m.privs), ", ")
+		privs = strconv.Itoa(n) + " (" + strings.Join(pickPrivs(m.privs), ", ")
 		if n > 3 {
 			privs += ", …"
 		}
-		privs = itoa(n) + " privileges on " + path + " (" + privs + ")"
+		privs += ")"
 	}
-	return truncate(groups+" · "+privs, width)
+	return truncate(groups, width), truncate(privs, width)
 }
 
 // pickPrivs shows the telling privileges first.
@@ -110,4 +110,3 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

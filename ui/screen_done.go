@@ -324,7 +324,7 @@ func (s *doneScreen) loginView() string {
 		}
 	case loginSeen:
 		fmt.Fprintf(&b, "  %s %s logged in.\n", st.glyph(glyphOK), st.Code.Render(s.who))
-		fmt.Fprintf(&b, "    Rights: %s\n", rightsLine(s.rights, s.in.ACLPath, s.c.contentWidth()-12))
+		b.WriteString(s.rightsView())
 		fmt.Fprintf(&b, "  Add %s to %q (%s on %s)?  y / n\n", s.who, s.in.Group, s.in.Role, s.in.ACLPath)
 	case loginAdding:
 		fmt.Fprintf(&b, "  %s Adding %s to %q …\n", s.spin.View(), s.who, s.in.Group)
@@ -334,7 +334,7 @@ func (s *doneScreen) loginView() string {
 			fmt.Fprintf(&b, "  %s %s logged in; left without group (add later: pvesso users add).\n", st.glyph(glyphOK), who)
 		} else {
 			fmt.Fprintf(&b, "  %s %s logged in and is now in %q.\n", st.glyph(glyphOK), st.Code.Render(who), s.in.Group)
-			fmt.Fprintf(&b, "    Rights: %s\n", rightsLine(s.rights, s.in.ACLPath, s.c.contentWidth()-12))
+			b.WriteString(s.rightsView())
 			b.WriteString("    Log out and in again in that window to use them.\n")
 		}
 		b.WriteString(st.OK.Render("  The closed loop works: Authentik → Proxmox → rights.") + "\n")
@@ -351,4 +351,13 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+func (s *doneScreen) rightsView() string {
+	g, p := rightsLines(s.rights, s.in.ACLPath, s.c.contentWidth()-24)
+	out := fmt.Sprintf("    %-19s %s\n", "Proxmox groups:", g)
+	if p != "" {
+		out += fmt.Sprintf("    %-19s %s\n", "Privileges on "+s.in.ACLPath+":", p)
+	}
+	return out
 }

@@ -41,11 +41,11 @@ type menuScreen struct {
 func newMenuScreen(c *common, f steps.Facts, status *steps.Plan, ak []steps.UserInfo, realmUsers []string) *menuScreen {
 	s := &menuScreen{c: c, facts: f, status: status, akUsers: ak, realmUsers: realmUsers}
 	s.entries = []menuEntry{
-		{menuAddUsers, "Add users to the admin group", "pick from Authentik users and users seen in Proxmox"},
-		{menuStatus, "Check status", "read-only: what is missing or drifted"},
-		{menuRepair, "Repair", "run the checks and the plan again, then fix drift"},
-		{menuOptions, "Change options", "realm, signing key, subject mode, redirect URIs"},
-		{menuRemove, "Remove", "delete what pvesso manages (asks first)"},
+		{menuAddUsers, "Add users to the admin group", "from Authentik or seen in Proxmox"},
+		{menuStatus, "Check status", "read-only: missing or drifted?"},
+		{menuRepair, "Repair", "checks, plan, then fix the drift"},
+		{menuOptions, "Change options", "realm, key, subject mode, nodes"},
+		{menuRemove, "Remove", "delete what pvesso manages (asks)"},
 		{menuQuit, "Quit", ""},
 	}
 	if s.drifted() {

@@ -12,3 +12,6 @@ func wrapText(s string, width int) string {
 	}
 	return ansi.Wrap(s, width, "/&?=-")
 }
+
+// truncateANSI cuts s to width printed columns, ending in "…".
+func truncateANSI(s string, width int) string { return ansi.Truncate(s, width, "…") }
