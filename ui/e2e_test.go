@@ -34,7 +34,7 @@ func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) {
 }
 
 func keyOf(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
-func runes(s string) tea.KeyMsg    { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+func runes(s string) tea.KeyMsg      { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
 // keyCounter counts what a test sends: characters typed into fields and
 // navigation keys.

@@ -42,7 +42,7 @@ func (s *checksScreen) capturesText() bool { return false }
 
 // reenter reads again: what was shown may be stale.
 func (s *checksScreen) reenter() tea.Cmd { return s.init() }
-func (s *checksScreen) handleBack() bool   { s.gen++; return false }
+func (s *checksScreen) handleBack() bool { s.gen++; return false }
 
 func (s *checksScreen) ok() bool { return s.err == nil && s.report != nil && s.report.OK() }
 

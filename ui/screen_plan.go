@@ -46,7 +46,7 @@ func (s *planScreen) capturesText() bool { return false }
 
 // reenter reads again: what was shown may be stale.
 func (s *planScreen) reenter() tea.Cmd { return s.init() }
-func (s *planScreen) handleBack() bool   { s.gen++; return false }
+func (s *planScreen) handleBack() bool { s.gen++; return false }
 
 func (s *planScreen) conflicts() int {
 	if s.plan == nil {
