@@ -149,9 +149,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Renderer == nil {
 		o.Renderer = lipgloss.NewRenderer(o.Output)
-		if o.Getenv("NO_COLOR") != "" {
-			o.Renderer.SetColorProfile(termenv.Ascii)
-		}
+	}
+	if o.Getenv("NO_COLOR") != "" {
+		// https://no-color.org: no colour at all. huh's theme uses the
+		// default renderer, which reads NO_COLOR from the process
+		// environment itself.
+		o.Renderer.SetColorProfile(termenv.Ascii)
 	}
 	o.Inputs = fillInputs(o.Inputs)
 	if o.Inputs.ProxmoxURL == "" {

@@ -1,0 +1,455 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/pvesso/pvesso/steps"
+)
+
+func TestNormalizeURL(t *testing.T) {
+	cases := []struct {
+		in, pve, ak string
+		bad         bool
+	}{
+		{in: "pve.lan", pve: "https://pve.lan:8006", ak: "https://pve.lan"},
+		{in: " https://PVE.lan:8006/ ", pve: "https://pve.lan:8006", ak: "https://pve.lan:8006"},
+		{in: "https://pve.lan:8006/api2/json", pve: "https://pve.lan:8006"},
+		{in: "https://auth.lan/api/v3/", pve: "", ak: "https://auth.lan"},
+		{in: "127.0.0.1:9443", pve: "https://127.0.0.1:9443", ak: "https://127.0.0.1:9443"},
+		{in: "http://pve.lan", bad: true},
+		{in: "https://root:pw@pve.lan", bad: true},
+		{in: "https://pve.lan:99999", bad: true},
+		{in: "https://pve.lan/?x=1", bad: true},
+		{in: "", bad: true},
+	}
+	for _, c := range cases {
+		p, perr := normalizeProxmoxURL(c.in)
+		a, aerr := normalizeAuthentikURL(c.in)
+		if c.bad {
+			if perr == nil || aerr == nil {
+				t.Errorf("%q: want errors, got %q %v / %q %v", c.in, p, perr, a, aerr)
+			}
+			continue
+		}
+		if c.pve != "" && (perr != nil || p != c.pve) {
+			t.Errorf("proxmox %q = %q, %v; want %q", c.in, p, perr, c.pve)
+		}
+		if c.ak != "" && (aerr != nil || a != c.ak) {
+			t.Errorf("authentik %q = %q, %v; want %q", c.in, a, aerr, c.ak)
+		}
+	}
+	// Error text never echoes a password typed into the URL.
+	if _, err := normalizeProxmoxURL("https://root:hunter2@pve"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCredentialValidation(t *testing.T) {
+	good := []string{"root@pam!pvesso=0b1f3d5c-1111-2222-3333-444455556666", "PVEAPIToken=root@pam!t1=abc", " admin@pve!ci-2=x "}
+	for _, s := range good {
+		if err := validateProxmoxToken(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	bad := []string{"", "root@pam", "root@pam!=x", "root!id=x", "root@pam!1id=x", "root@pam!id"}
+	for _, s := range bad {
+		if err := validateProxmoxToken(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	if cleanProxmoxToken("PVEAPIToken=root@pam!a=b") != "root@pam!a=b" {
+		t.Error("PVEAPIToken= prefix not stripped")
+	}
+	if validateAuthentikToken("Bearer abc") != nil || cleanAuthentikToken("Bearer abc") != "abc" {
+		t.Error("Bearer prefix")
+	}
+	if validateAuthentikToken("two words") == nil || validateAuthentikToken("  ") == nil {
+		t.Error("bad authentik tokens accepted")
+	}
+	if validateRealm("authentik") != nil || validateRealm("pam") == nil || validateRealm("1x") == nil || validateRealm("a") == nil {
+		t.Error("realm validation")
+	}
+	if validateGroup("admin.ops-1") != nil || validateGroup("ad min") == nil {
+		t.Error("group validation")
+	}
+}
+
+// send runs one message through the root and returns the command.
+func send(m *Model, msg tea.Msg) tea.Cmd {
+	_, cmd := m.Update(msg)
+	return cmd
+}
+
+// drain runs cmd and feeds its messages back (one level of batches),
+// skipping ticks and other timers.
+func drain(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	if cmd == nil {
+		return
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(200 * time.Millisecond):
+		return // a timer (blink, spinner): ignore
+	}
+	switch msg := msg.(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			drain(t, m, c)
+		}
+	case nil:
+	default:
+		drain(t, m, send(m, msg))
+	}
+}
+
+func optionsModel(t *testing.T) (*Model, *optionsScreen) {
+	t.Helper()
+	m := goldenModel(t, scrOptions, func(c *common) screen { return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers()) })
+	m.history = []screenID{scrAuthentik}
+	m.screens[scrAuthentik] = newConnScreen(m.c, sideAuthentik, steps.Conn{AuthentikURL: fxAuthentik})
+	return m, m.screens[scrOptions].(*optionsScreen)
+}
+
+func TestOptionsValidationBlocksInvalidRealm(t *testing.T) {
+	m, s := optionsModel(t)
+	s.realm.SetValue("1-bad")
+	cmd := send(m, keyOf(tea.KeyEnter))
+	if cmd != nil {
+		if _, ok := cmd().(optionsDoneMsg); ok {
+			t.Fatal("an invalid realm was accepted")
+		}
+	}
+	if !strings.Contains(m.View(), "Realm: a letter") || s.focus != optRealm {
+		t.Fatalf("no error shown / focus %v:\n%s", s.focus, m.View())
+	}
+	s.realm.SetValue("sso")
+	cmd = send(m, keyOf(tea.KeyEnter))
+	msg, ok := cmd().(optionsDoneMsg)
+	if !ok || msg.inputs.Realm != "sso" || msg.inputs.SigningKey != "authentik Self-signed Certificate" || !msg.inputs.AllNodes {
+		t.Fatalf("inputs %+v", msg.inputs)
+	}
+}
+
+func TestOptionsLivePreviewAndKeyList(t *testing.T) {
+	m, s := optionsModel(t)
+	if !strings.Contains(m.View(), "alice → alice@example.com@authentik") {
+		t.Fatalf("preview missing:\n%s", m.View())
+	}
+	send(m, keyOf(tea.KeyTab))
+	send(m, keyOf(tea.KeyTab)) // subject mode
+	if s.focus != optSubject {
+		t.Fatalf("focus %v", s.focus)
+	}
+	// user_email → hashed_user_id → user_id → user_uuid → user_username
+	for range 4 {
+		send(m, keyOf(tea.KeyRight))
+	}
+	if got := s.inputs().SubjectMode; got != "user_username" {
+		t.Fatalf("subject mode %q", got)
+	}
+	if !strings.Contains(m.View(), "alice → alice@authentik") {
+		t.Fatalf("preview did not follow the subject mode:\n%s", m.View())
+	}
+	// The ineligible keys cannot be chosen: the cursor skips them.
+	s.focus = optKey
+	send(m, keyOf(tea.KeyDown))
+	if s.focus == optKey && s.keys.items[s.keys.cursor].disabled {
+		t.Fatal("cursor landed on a disabled key")
+	}
+	// Deselecting a node removes it from the redirect URIs.
+	s.focus, s.nodes.cursor = optNodes, 2
+	send(m, runes(" "))
+	in := s.inputs()
+	if in.AllNodes || len(in.RedirectURIs) != 1 || in.RedirectURIs[0] != "https://127.0.0.2:8006" {
+		t.Fatalf("nodes: all=%v uris=%v", in.AllNodes, in.RedirectURIs)
+	}
+	// The URL in use cannot be unchecked.
+	s.nodes.cursor = 0
+	send(m, runes(" "))
+	if !s.nodes.items[0].checked {
+		t.Fatal("the URL in use was unchecked")
+	}
+}
+
+func TestEscGoesBackAndKeepsValues(t *testing.T) {
+	m, s := optionsModel(t)
+	for _, r := range "x" {
+		send(m, runes(string(r)))
+	}
+	if got := s.realm.Value(); got != "authentikx" {
+		t.Fatalf("realm %q", got)
+	}
+	send(m, keyOf(tea.KeyEsc))
+	if m.cur != scrAuthentik {
+		t.Fatalf("esc went to %s", m.cur)
+	}
+	// Coming back shows the same screen with the typed value.
+	send(m, connDoneMsg{side: sideAuthentik, conn: steps.Conn{AuthentikURL: fxAuthentik}})
+	m.cur = scrOptions
+	if s2 := m.screens[scrOptions].(*optionsScreen); s2 != s || s2.realm.Value() != "authentikx" {
+		t.Fatal("typed value lost")
+	}
+}
+
+func TestConnFormEscKeepsTypedURL(t *testing.T) {
+	opts := testOptions(nil)
+	m := New(context.Background(), opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "You need")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Proxmox URL")
+	tm.Type("pve.example.lan")
+	waitText(t, tm, "pve.example.lan")
+	tm.Send(keyOf(tea.KeyEsc))
+	waitText(t, tm, "You need")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Proxmox URL", "pve.example.lan")
+	tm.Send(keyOf(tea.KeyEnter)) // URL validates and is normalised on submit
+	waitText(t, tm, "┃ Log in with")
+	tm.Send(keyOf(tea.KeyCtrlC))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if !fm.aborted {
+		t.Fatal("ctrl+c did not abort")
+	}
+	if s := fm.screens[scrProxmox].(*connScreen); s.url != "pve.example.lan" {
+		t.Fatalf("url %q", s.url)
+	}
+}
+
+func TestQAndQuestionMarkTypeIntoFields(t *testing.T) {
+	m, s := optionsModel(t)
+	cmd := send(m, runes("q"))
+	if cmd != nil {
+		if _, ok := cmd().(tea.QuitMsg); ok {
+			t.Fatal("q quit while typing")
+		}
+	}
+	send(m, runes("?"))
+	if m.showHelp || s.realm.Value() != "authentikq?" {
+		t.Fatalf("help %v, realm %q", m.showHelp, s.realm.Value())
+	}
+	// F1 still toggles help; on a non-text screen ? does.
+	send(m, keyOf(tea.KeyF1))
+	if !m.showHelp {
+		t.Fatal("f1 did not toggle help")
+	}
+	m2 := goldenModel(t, scrWelcome, func(c *common) screen { return newWelcome(c, steps.Conn{}) })
+	short := m2.View()
+	send(m2, runes("?"))
+	if !m2.showHelp || m2.View() == short {
+		t.Fatal("? did not toggle the full help")
+	}
+	checkFits(t, m2.View(), 80, 24)
+	send(m2, runes("?"))
+	if m2.showHelp {
+		t.Fatal("? did not toggle back")
+	}
+	if cmd := send(m2, runes("q")); cmd == nil {
+		t.Fatal("q does not quit on the welcome screen")
+	}
+}
+
+func TestPlanConflictNeedsExplicitChoice(t *testing.T) {
+	m := goldenModel(t, scrPlan, func(c *common) screen {
+		s := newPlanScreen(c, planSetup, nil, fxInputs())
+		s.plan = fxPlan()
+		return s
+	})
+	s := m.screens[scrPlan].(*planScreen)
+	if cmd := send(m, keyOf(tea.KeyEnter)); cmd != nil {
+		t.Fatal("enter applied a plan with an unanswered conflict")
+	}
+	send(m, runes("y"))
+	cmd := send(m, keyOf(tea.KeyEnter))
+	if cmd == nil {
+		t.Fatal("enter after consent did nothing")
+	}
+	msg, ok := cmd().(gotoApplyMsg)
+	if !ok || !msg.allowConflicts {
+		t.Fatalf("got %#v", msg)
+	}
+	// n takes the consent back; a second n goes back.
+	send(m, runes("n"))
+	if s.consent {
+		t.Fatal("n did not take the consent back")
+	}
+	if cmd := send(m, runes("n")); cmd == nil {
+		t.Fatal("n did not go back")
+	} else if _, ok := cmd().(backMsg); !ok {
+		t.Fatal("n did not go back")
+	}
+}
+
+func TestApplyCtrlCAsksFirst(t *testing.T) {
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		return newApplyScreen(c, planSetup, nil, fxPlan(), nil, false, nil, fxInputs())
+	})
+	s := m.screens[scrApply].(*applyScreen)
+	s.running = true
+	canceled := false
+	s.cancel = func() { canceled = true }
+	if cmd := send(m, keyOf(tea.KeyCtrlC)); cmd != nil || m.aborted {
+		t.Fatal("ctrl+c quit during apply without asking")
+	}
+	if !s.confirm || !strings.Contains(m.View(), "Cancel the run?") {
+		t.Fatal("no confirmation shown")
+	}
+	send(m, runes("n"))
+	if s.confirm || canceled {
+		t.Fatal("n must keep going")
+	}
+	send(m, keyOf(tea.KeyEsc)) // esc does not leave a running apply
+	if m.cur != scrApply {
+		t.Fatal("esc left the apply screen while running")
+	}
+	send(m, keyOf(tea.KeyCtrlC))
+	send(m, runes("y"))
+	if !canceled {
+		t.Fatal("y did not cancel")
+	}
+	// The engine reports the cancellation; the screen says what it means.
+	send(m, applyFinishedMsg{gen: s.gen, err: context.Canceled})
+	if !strings.Contains(m.View(), "Steps already done stay done") {
+		t.Fatalf("view:\n%s", m.View())
+	}
+}
+
+func TestApplyEventsDriveRows(t *testing.T) {
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		return newApplyScreen(c, planSetup, nil, fxPlan(), nil, false, nil, fxInputs())
+	})
+	s := m.screens[scrApply].(*applyScreen)
+	s.running = true
+	ch := make(chan applyUpdate)
+	for _, ev := range []steps.Event{
+		{Step: steps.StepPreflight, Phase: steps.PhaseDone, Message: "checks passed"},
+		{Step: steps.StepSigningKey, Phase: steps.PhaseNone},
+		{Step: steps.StepProvider, Phase: steps.PhaseStart},
+		{Step: steps.StepProvider, Phase: steps.PhaseFail, Message: "400 Bad Request", Err: context.DeadlineExceeded},
+	} {
+		if cmd := send(m, applyEventMsg{gen: s.gen, ev: ev, events: ch}); cmd == nil {
+			t.Fatal("the listener was not re-armed")
+		}
+	}
+	want := map[string]rowState{steps.StepPreflight: rowDone, steps.StepSigningKey: rowNone, steps.StepProvider: rowFailed, steps.StepApplication: rowPending}
+	for _, r := range s.rows {
+		if w, ok := want[r.step]; ok && r.state != w {
+			t.Errorf("%s: state %v, want %v", r.step, r.state, w)
+		}
+	}
+	send(m, applyFinishedMsg{gen: s.gen, err: &steps.StepError{Step: steps.StepProvider, Err: context.DeadlineExceeded}})
+	v := m.View()
+	if !strings.Contains(v, "A step failed") || !strings.Contains(v, "Press r to retry") {
+		t.Fatalf("view:\n%s", v)
+	}
+	// Stale events of an earlier run are ignored.
+	send(m, applyEventMsg{gen: s.gen - 1, ev: steps.Event{Step: steps.StepGroup, Phase: steps.PhaseDone}, events: ch})
+	for _, r := range s.rows {
+		if r.step == steps.StepGroup && r.state != rowPending {
+			t.Fatal("a stale event changed a row")
+		}
+	}
+}
+
+func TestResizeKeepsEveryScreenInside(t *testing.T) {
+	screens := map[string]func(c *common) screen{
+		"welcome": func(c *common) screen { return newWelcome(c, steps.Conn{}) },
+		"options": func(c *common) screen { return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers()) },
+		"plan": func(c *common) screen {
+			s := newPlanScreen(c, planSetup, nil, fxInputs())
+			s.plan = fxPlan()
+			return s
+		},
+		"done": func(c *common) screen {
+			return newDoneScreen(c, nil, fxInputs(), steps.Conn{}, &steps.Result{IssuerURL: fxAuthentik + "/application/o/proxmox/"}, false)
+		},
+	}
+	for name, mk := range screens {
+		t.Run(name, func(t *testing.T) {
+			m := goldenModel(t, scrWelcome, mk)
+			for _, sz := range [][2]int{{80, 24}, {120, 40}, {100, 30}, {80, 24}} {
+				send(m, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+				checkFits(t, m.View(), sz[0], sz[1])
+			}
+		})
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	r := lipgloss.NewRenderer(os.Stdout, termenv.WithProfile(termenv.TrueColor))
+	r.SetColorProfile(termenv.TrueColor)
+	opts := Options{Renderer: r, Getenv: func(k string) string {
+		if k == "NO_COLOR" {
+			return "1"
+		}
+		return ""
+	}}.withDefaults()
+	st := NewStyles(opts.Renderer, DefaultTheme())
+	if out := st.Err.Render("x") + st.OK.Render("y"); strings.Contains(out, "\x1b[") {
+		t.Fatalf("colour despite NO_COLOR: %q", out)
+	}
+	// Without NO_COLOR the same renderer colours.
+	r2 := lipgloss.NewRenderer(os.Stdout)
+	r2.SetColorProfile(termenv.TrueColor)
+	if out := NewStyles(r2, DefaultTheme()).Err.Render("x"); !strings.Contains(out, "\x1b[") {
+		t.Fatalf("no colour with a colour profile: %q", out)
+	}
+}
+
+func TestTermDumbMeansAccessible(t *testing.T) {
+	o := Options{Getenv: func(k string) string {
+		if k == "TERM" {
+			return "dumb"
+		}
+		return ""
+	}}.withDefaults()
+	if !o.Accessible {
+		t.Fatal("TERM=dumb must select the accessible mode")
+	}
+}
+
+func TestDebugLogRedactsSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "debug.log")
+	token := "root@pam!pvesso=0b1f3d5c-1111-2222-3333-444455556666"
+	opts := Options{DebugLog: path, Getenv: func(string) string { return "" },
+		Conn: steps.Conn{ProxmoxToken: token, AuthentikToken: "ak-secret-token-value"}}
+	l, closeLog := openDebugLog(opts)
+	l.addSecret("typed-password-123")
+	l.printf("conn %+v", opts.Conn)
+	l.printf("header Authorization: Bearer abcdef and PVEAPIToken=root@pam!x=ffff-eeee")
+	l.printf("form client_secret=zzz123&password=typed-password-123 ok")
+	closeLog()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, secret := range []string{"0b1f3d5c-1111", "ak-secret-token-value", "abcdef", "ffff-eeee", "zzz123", "typed-password-123"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("secret %q in the log:\n%s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "(secret)") || !strings.Contains(got, "ok") {
+		t.Fatalf("log lost its content:\n%s", got)
+	}
+	// No PVESSO_DEBUG, no file.
+	l2, c2 := openDebugLog(Options{Getenv: func(string) string { return "" }})
+	defer c2()
+	if l2.f != nil {
+		t.Fatal("a log file was opened without PVESSO_DEBUG")
+	}
+}
