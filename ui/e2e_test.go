@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +80,7 @@ func testOptions(out io.Writer) Options {
 // "browser" logs alice in through the simulators) and adds alice to the
 // admin group when her first login shows up.
 func TestE2EFreshSetupToClosedLoop(t *testing.T) {
+	stray := captureStdio(t) // nothing may reach the real terminal
 	d, ctx := startDemo(t)
 	opened := make(chan string, 4)
 	rec := &browser.Recorder{Result: browser.Opened{Browser: "Firefox", Private: true}}
@@ -178,6 +181,36 @@ func TestE2EFreshSetupToClosedLoop(t *testing.T) {
 	if fm.summary() == "" || !strings.Contains(fm.summary(), "realm authentik") {
 		t.Fatalf("summary %q", fm.summary())
 	}
+	if out := stray(); out != "" {
+		t.Fatalf("written to stdout/stderr while the TUI ran: %q", out)
+	}
+}
+
+// captureStdio points os.Stdout and os.Stderr at a pipe until the returned
+// function is called (or the test ends) and returns what was written.
+func captureStdio(t *testing.T) func() string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	var buf bytes.Buffer
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&buf, r); close(copied) }()
+	var once sync.Once
+	stop := func() string {
+		once.Do(func() {
+			os.Stdout, os.Stderr = oldOut, oldErr
+			w.Close()
+			<-copied
+			r.Close()
+		})
+		return buf.String()
+	}
+	t.Cleanup(func() { stop() })
+	return stop
 }
 
 // TestE2ERerunAddsBob: with the setup in place and the connection
