@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,23 +29,41 @@ type fixture struct {
 	secrets []string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFrontedFixture(t, nil) }
+
+// newFrontedFixture puts front (a reverse proxy) before the authentik
+// simulator when it is not nil.
+func newFrontedFixture(t *testing.T, front func(http.Handler) http.Handler) *fixture {
 	t.Helper()
 	ak := aksim.New(aksim.Options{})
-	if err := ak.Start(); err != nil {
-		t.Fatal(err)
+	var akSrv interface {
+		URL() string
+		Fingerprint() string
+		CertPool() *x509.CertPool
+	} = ak
+	if front == nil {
+		if err := ak.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ak.Close)
+	} else {
+		srv, err := simkit.StartTLS(front(ak), "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		akSrv = srv
 	}
-	t.Cleanup(ak.Close)
-	pve := pvesim.New(pvesim.Options{Nodes: 1, OIDCRoots: ak.CertPool()})
+	pve := pvesim.New(pvesim.Options{Nodes: 1, OIDCRoots: akSrv.CertPool()})
 	if err := pve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pve.Close)
 	f := &fixture{t: t, ak: ak, pve: pve}
 	f.env = map[string]string{
-		envAuthentikURL:   ak.URL(),
+		envAuthentikURL:   akSrv.URL(),
 		envAuthentikToken: ak.AdminToken(),
-		envAuthentikPin:   ak.Fingerprint(),
+		envAuthentikPin:   akSrv.Fingerprint(),
 		envProxmoxURL:     pve.URL(),
 		envProxmoxToken:   pve.RootToken(),
 		envProxmoxPin:     pve.Fingerprint(),
@@ -539,5 +559,47 @@ func TestE2EEveryReadOnce(t *testing.T) {
 				t.Errorf("%v sent %s %d times", c.args, k, n)
 			}
 		}
+	}
+}
+
+// TestE2EIssuerProblemFailsStatus: behind a reverse proxy authentik does
+// not trust, the issuer comes out as http://. Setup fails naming the fix;
+// afterwards nothing is missing or drifted, but status and setup still exit
+// 1 on the problem, without writing.
+func TestE2EIssuerProblemFailsStatus(t *testing.T) {
+	front := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.TLS = nil // TLS ends at the proxy
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFrontedFixture(t, front)
+	r := f.run(nil, "setup", "--yes")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS") {
+		t.Errorf("the failure does not name the fix:\n%s", r.all())
+	}
+	f.resetLogs()
+	r = f.run(nil, "status")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stdout, "problem: issuer check") || !strings.Contains(r.stderr, "http://") {
+		t.Errorf("status does not show the problem:\n%s", r.all())
+	}
+	r = f.run(nil, "status", "--json")
+	expectCode(t, r, 1)
+	var st jsonReport
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.OK || st.Plan == nil || st.Plan.HasChanges() || len(st.Plan.Problems) != 1 {
+		t.Errorf("status --json: %s", r.stdout)
+	}
+	r = f.run(nil, "setup", "--yes")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "nothing to change, but") {
+		t.Errorf("setup rerun:\n%s", r.all())
+	}
+	if w := f.writes(); w != 0 {
+		t.Errorf("%d writes", w)
 	}
 }

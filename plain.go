@@ -287,6 +287,9 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 		return exitOK
 	}
 	if !plan.HasChanges() {
+		if len(plan.Problems) > 0 {
+			return p.problems(plan)
+		}
 		p.printf("nothing to do: single sign-on is set up as asked\n")
 		p.saveConfig()
 		p.summary(eng, nil)
@@ -455,8 +458,22 @@ func (p *plain) status(ctx context.Context, eng *steps.Engine) int {
 		p.printf("not in place: run \"pvesso setup\" to repair (see the items above)\n")
 		return exitFailed
 	}
+	if len(plan.Problems) > 0 {
+		return p.problems(plan)
+	}
 	p.printf("all in place\n")
 	return exitOK
+}
+
+// problems reports what the plan cannot fix (exit 1): nothing was written.
+func (p *plain) problems(plan *steps.Plan) int {
+	p.out.Error = strings.Join(plan.Problems, "; ")
+	p.out.Fix = "fix the problems named above, then rerun"
+	p.printf("not working as it is: fix the problems above and rerun\n")
+	if !p.o.jsonOut {
+		fmt.Fprintf(p.c.stderr, "pvesso: nothing to change, but: %s\n", strings.Join(plan.Problems, "; "))
+	}
+	return exitFailed
 }
 
 func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {

@@ -294,6 +294,10 @@ type Plan struct {
 	Items []Item `json:"items"`
 	// Notes are plan-wide remarks (departed nodes, skipped checks, ...).
 	Notes []string `json:"notes,omitempty"`
+	// Problems are what is wrong and cannot be fixed by applying the plan
+	// (a conflict no consent resolves, an issuer Proxmox cannot use). A
+	// plan with problems is not OK even when it changes nothing.
+	Problems []string `json:"problems,omitempty"`
 
 	state *State
 }
@@ -360,6 +364,10 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// OK reports whether everything is in place: nothing to change and no
+// problem (the status command exits 1 otherwise).
+func (p *Plan) OK() bool { return p != nil && !p.HasChanges() && len(p.Problems) == 0 }
+
 // Conflicts returns the items that change something pvesso does not own.
 func (p *Plan) Conflicts() []Item {
 	if p == nil {
@@ -408,8 +416,14 @@ func (p *Plan) String() string {
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	if !p.HasChanges() {
+	for _, n := range p.Problems {
+		fmt.Fprintf(&b, "problem: %s\n", n)
+	}
+	switch {
+	case p.OK():
 		b.WriteString("nothing to do\n")
+	case !p.HasChanges():
+		b.WriteString("nothing to change, but the problems above need fixing\n")
 	}
 	return b.String()
 }

@@ -227,9 +227,8 @@ func buildPlan(s *State, steps []step) *Plan {
 	for _, d := range s.departed {
 		p.Notes = append(p.Notes, "redirect URI "+d+" is registered but matches no current node or input; kept (remove it in authentik if the node is gone)")
 	}
-	for _, b := range s.blocked {
-		p.Notes = append(p.Notes, "cannot be resolved by consent: "+b)
-	}
+	p.Problems = append(p.Problems, s.blocked...)
+	p.Problems = append(p.Problems, s.problems...)
 	s.plan = p
 	return p
 }
@@ -275,6 +274,10 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, o ApplyOptions) (*Result, e
 			for _, x := range st {
 				emit(Event{Step: x.ID(), Title: title(x.ID()), Phase: PhaseNone, Message: "nothing to do"})
 			}
+		}
+		if len(s.problems) > 0 {
+			// nothing to write, but the setup does not work as it is
+			return e.result(s), &CheckError{Step: StepIssuer, Detail: strings.Join(s.problems, "; "), Fix: "fix the problem named above in authentik, then rerun"}
 		}
 		return e.result(s), nil
 	}

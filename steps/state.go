@@ -43,7 +43,8 @@ type State struct {
 	group     groupDecision
 	acl       aclDecision
 	users     []userDecision
-	blocked   []string
+	blocked   []string // conflicts no consent resolves (Apply refuses)
+	problems  []string // what the plan cannot fix (issuer check)
 
 	findProv memo[provMatch]
 

@@ -30,7 +30,7 @@ func (issuerStep) Check(ctx context.Context, s *State) []checkRec {
 		return nil // nothing to discover yet
 	}
 	d.disc, d.discErr = discover(ctx, s.rd, d.predicted)
-	if d.discErr == nil && d.disc.Mismatch {
+	if d.discErr == nil && d.disc.Mismatch && isHTTPS(d.disc.Issuer) {
 		// read the document again under the issuer it states (rare)
 		if again, err := discover(ctx, s.rd, d.disc.Issuer); err == nil && !again.Mismatch {
 			again.Mismatch = true
@@ -41,13 +41,15 @@ func (issuerStep) Check(ctx context.Context, s *State) []checkRec {
 }
 
 // issuer is the issuer the realm must carry: the discovery document's when
-// known, else the prediction <authentik>/application/o/<slug>/.
+// known (and https), else the prediction <authentik>/application/o/<slug>/.
 func (s *State) issuer() string {
-	if s.iss.disc != nil && s.iss.disc.Issuer != "" {
+	if s.iss.disc != nil && isHTTPS(s.iss.disc.Issuer) {
 		return s.iss.disc.Issuer
 	}
 	return s.iss.predicted
 }
+
+func isHTTPS(u string) bool { return strings.HasPrefix(u, "https://") }
 
 func (s *State) signingFingerprint() string {
 	if s.key.chosen != nil {
@@ -74,17 +76,32 @@ func (issuerStep) Plan(s *State) []Item {
 			notes = append(notes, fmt.Sprintf("authentik states %q, not the predicted %q; the realm uses the stated one", d.disc.Issuer, d.predicted))
 		}
 		d.problems = verifyDiscovery(d.disc, s.issuer(), s.signingFingerprint())
-		if len(d.problems) == 0 {
+		switch {
+		case len(d.problems) == 0:
 			d.verified = true
 			notes = append(notes, "verified: RS256 advertised, signing key in the JWKS")
-		} else if s.prov.action != ActionNone {
-			notes = append(notes, "re-checked after the provider change: "+strings.Join(d.problems, "; "))
-		} else {
+		case s.issuerFixable():
+			notes = append(notes, "re-checked after the changes: "+strings.Join(d.problems, "; "))
+		default:
 			notes = append(notes, "PROBLEM: "+strings.Join(d.problems, "; "))
 		}
 		it.Note = strings.Join(notes, "; ")
 	}
+	if len(d.problems) > 0 && !s.issuerFixable() {
+		s.problems = append(s.problems, "issuer check: "+strings.Join(d.problems, "; "))
+	}
 	return []Item{it}
+}
+
+// issuerFixable: the plan changes what the discovery document depends on
+// (the provider, its application) and the issuer is https, so the problems
+// found now are checked again after Apply. An http:// issuer is a reverse
+// proxy setting no change of pvesso's fixes.
+func (s *State) issuerFixable() bool {
+	if d := s.iss.disc; d != nil && d.Issuer != "" && !isHTTPS(d.Issuer) {
+		return false
+	}
+	return s.prov.action != ActionNone || s.app.action != ActionNone
 }
 
 // Pending: verify after any change on the authentik side or of the realm.
@@ -98,6 +115,9 @@ func (issuerStep) Apply(ctx context.Context, s *State, o ApplyOptions) error {
 	disc, err := discover(ctx, s.rd, want)
 	if err != nil {
 		return fmt.Errorf("discovery of %s: %w", want, err)
+	}
+	if disc.Mismatch && !isHTTPS(disc.Issuer) {
+		return fmt.Errorf("%s", httpIssuerProblem(disc.Issuer))
 	}
 	if disc.Mismatch {
 		// authentik builds the issuer from the request; the realm needs the

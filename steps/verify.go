@@ -138,6 +138,15 @@ func fetchJWKS(ctx context.Context, rd *reader, u string) ([]jwkInfo, error) {
 	return out, nil
 }
 
+// httpIssuerProblem explains an issuer that is not https: authentik builds
+// it from the request it sees, so behind a reverse proxy that terminates
+// TLS and is not trusted it states http:// (authentik-api.md "issuer is
+// built with request.build_absolute_uri"; authentik-versions.md 2026.8).
+func httpIssuerProblem(iss string) string {
+	return fmt.Sprintf("authentik states the issuer %q: it sees plain http behind a reverse proxy, and Proxmox needs the https issuer; "+
+		"let the proxy send X-Forwarded-Proto: https and set AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS to its address, then rerun", iss)
+}
+
 // normFingerprint turns "AA:BB:.." into "aabb..".
 func normFingerprint(s string) string {
 	return strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(s))
@@ -147,12 +156,12 @@ func normFingerprint(s string) string {
 // exact issuer, RS256 advertised and the signing key in the JWKS.
 func verifyDiscovery(d *discovery, wantIssuer, keyFingerprint string) []string {
 	var problems []string
+	if !isHTTPS(d.Issuer) {
+		return []string{httpIssuerProblem(d.Issuer)}
+	}
 	if d.Issuer != wantIssuer {
 		problems = append(problems, fmt.Sprintf("the discovery document states the issuer %q, not %q", d.Issuer, wantIssuer))
 		return problems
-	}
-	if strings.HasPrefix(d.Issuer, "http://") {
-		problems = append(problems, "the issuer is http://: authentik sees plain http behind a reverse proxy (set AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS)")
 	}
 	if !contains(d.Algs, "RS256") {
 		problems = append(problems, fmt.Sprintf("id_token_signing_alg_values_supported is %v, but Proxmox verifies RS256 only", d.Algs))

@@ -1,0 +1,161 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pvesso/pvesso/steps"
+)
+
+// hostFront is a reverse proxy that forwards with the public name
+// "localhost" instead of the address pvesso uses: authentik builds the
+// issuer from the Host it sees (authentik-api.md, build_absolute_uri), so it
+// states https://localhost:<port>/application/o/<slug>/, not the predicted
+// https://127.0.0.1:<port>/... Proxmox nodes reach it under both names.
+func hostFront(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Host = strings.Replace(r.Host, "127.0.0.1:", "localhost:", 1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// slowDiscovery delays pvesso's own discovery requests, so that the
+// auth-url of the same stage reaches Proxmox before the issuer check has
+// corrected the realm.
+type slowDiscovery struct{ base http.RoundTripper }
+
+func (s slowDiscovery) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/.well-known/") {
+		time.Sleep(300 * time.Millisecond)
+	}
+	return s.base.RoundTrip(r)
+}
+
+func (e *env) realmProp(realm, key string) string {
+	for _, r := range e.pve.Realms() {
+		if r.Realm == realm {
+			return fmt.Sprint(r.Props[key])
+		}
+	}
+	return ""
+}
+
+func (e *env) count(method, path string) int {
+	n := 0
+	for _, r := range append(e.ak.Kit().Requests(), e.pve.Kit().Requests()...) {
+		if r.Method == method && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIssuerStatedDiffersFromPredicted: the realm is written with the
+// predicted issuer, the issuer check finds the one the discovery document
+// states, corrects the realm and auth-url (which failed on the predicted
+// issuer in the same stage) is retried; the rerun keeps the stated issuer
+// and writes nothing.
+func TestIssuerStatedDiffersFromPredicted(t *testing.T) {
+	e := newEnv(t, envOpts{akFront: hostFront})
+	predicted := e.akURL + "/application/o/proxmox/"
+	stated := strings.Replace(predicted, "127.0.0.1:", "localhost:", 1)
+	ctx := context.Background()
+	c, err := steps.Connect(ctx, e.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AuthentikHTTP = &http.Client{Transport: slowDiscovery{c.AuthentikHTTP.Transport}, Timeout: 10 * time.Second}
+	eng := steps.New(c, e.in)
+	p, err := eng.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.String(), "issuer-url: "+predicted) {
+		t.Fatalf("a fresh plan predicts the issuer:\n%s", p)
+	}
+	r, err := eng.Apply(ctx, p, steps.ApplyOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p)
+	}
+	if got := e.realmProp("authentik", "issuer-url"); got != stated {
+		t.Errorf("realm issuer-url %q, want the stated %q", got, stated)
+	}
+	if r.IssuerURL != stated || r.AuthURL == "" {
+		t.Errorf("result issuer %q, auth url %q", r.IssuerURL, r.AuthURL)
+	}
+	if n := e.count("POST", "/api2/json/access/openid/auth-url"); n != 2 {
+		t.Errorf("auth-url sent %d times, want 2 (failed on the predicted issuer, retried after the correction)", n)
+	}
+	if r.Writes != e.writes() {
+		t.Errorf("result counts %d writes, the simulators saw %d", r.Writes, e.writes())
+	}
+
+	e.resetLogs()
+	p2, r2, err := e.setup(e.in, steps.ApplyOptions{})
+	if err != nil || !p2.OK() || r2.Writes != 0 || e.writes() != 0 {
+		t.Fatalf("rerun: %v, %d writes\n%s", err, e.writes(), p2)
+	}
+	if s := p2.String(); !strings.Contains(s, "not the predicted") || !strings.Contains(s, "verified") {
+		t.Errorf("the rerun's plan does not say where the issuer comes from:\n%s", s)
+	}
+}
+
+// TestHTTPIssuerIsAProblem: behind a proxy authentik does not trust, it
+// states an http:// issuer. pvesso never writes it into the realm; the
+// setup fails naming the fix, and afterwards status and a rerun report the
+// problem (not OK, exit 1 in the CLI) while writing nothing.
+func TestHTTPIssuerIsAProblem(t *testing.T) {
+	var plain atomic.Bool
+	plain.Store(true)
+	front := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if plain.Load() {
+				r.TLS = nil // TLS ends at the proxy; no X-Forwarded-Proto is trusted
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	e := newEnv(t, envOpts{akFront: front})
+	predicted := e.akURL + "/application/o/proxmox/"
+	_, _, err := e.setup(e.in, steps.ApplyOptions{})
+	var se *steps.StepError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS") {
+		t.Fatalf("want the issuer step to fail naming the fix, got %v", err)
+	}
+	if got := e.realmProp("authentik", "issuer-url"); got != predicted {
+		t.Errorf("realm issuer-url %q, want the https %q", got, predicted)
+	}
+
+	e.resetLogs()
+	eng := e.engine(e.in)
+	st, err := eng.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HasChanges() || st.OK() || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "http://") {
+		t.Fatalf("status must report the problem:\n%s", st)
+	}
+	if s := st.String(); !strings.Contains(s, "problem: issuer check") || strings.Contains(s, "nothing to do") {
+		t.Errorf("plan text:\n%s", s)
+	}
+	_, err = eng.Apply(context.Background(), st, steps.ApplyOptions{})
+	var ce *steps.CheckError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, "TRUSTED_PROXY_CIDRS") {
+		t.Errorf("applying a plan with a problem and nothing to change: %v", err)
+	}
+	if e.writes() != 0 {
+		t.Errorf("wrote %d times", e.writes())
+	}
+
+	plain.Store(false) // the proxy is fixed
+	st, err = e.engine(e.in).Status(context.Background())
+	if err != nil || !st.OK() {
+		t.Errorf("after the proxy fix: %v\n%s", err, st)
+	}
+}
