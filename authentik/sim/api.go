@@ -232,8 +232,12 @@ func hasScope(scopes []string, want string) bool {
 }
 
 // baseURL is scheme://host of the request, like Django's
-// request.build_absolute_uri (the simulator trusts the Host header).
-func baseURL(r *http.Request) string {
+// request.build_absolute_uri (the simulator trusts the Host header), or
+// Options.IssuerBase when set. Callers hold s.mu.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.issuerBase != "" {
+		return s.issuerBase
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

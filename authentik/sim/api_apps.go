@@ -24,10 +24,23 @@ func (c *call) launchURL(a *application) any {
 		return nil
 	}
 	p := c.s.st.providerByPK(*a.provider)
-	if p == nil || len(p.redirectURIs) == 0 {
+	if p == nil {
 		return nil
 	}
-	u, err := url.Parse(p.redirectURIs[0].URL)
+	// The first redirect URI of type authorization (logout entries since
+	// 2026.5 do not count; AA §6 "derived from the first authorization
+	// redirect URI's origin").
+	first := ""
+	for _, r := range p.redirectURIs {
+		if r.Type == "" || r.Type == "authorization" {
+			first = r.URL
+			break
+		}
+	}
+	if first == "" {
+		return nil
+	}
+	u, err := url.Parse(first)
 	if err != nil {
 		return nil
 	}

@@ -321,8 +321,10 @@ func (c *call) generateKeyPair() (int, any, *apiErr) {
 		algs = append(algs, "ed25519", "ed448")
 	}
 	alg := "rsa"
-	if a, ok := f.choice("alg", false, algs); ok {
-		alg = a
+	if c.s.ver.generateAlg() {
+		if a, ok := f.choice("alg", false, algs); ok {
+			alg = a
+		}
 	}
 	if !f.ok() || !cnOK || !daysOK {
 		return 0, nil, f.err()

@@ -29,14 +29,25 @@ func (v version) grantTypeChoices() []string {
 	return g
 }
 
-// defaultGrantTypes is what a provider created without grant_types gets.
-// ASSUMPTION: authentik-versions.md could not verify this default; the
-// release note says existing providers were migrated with all grant types
-// enabled, and the simulator gives new providers the same (the 2026.5 set).
-func (v version) defaultGrantTypes() []string {
-	return []string{"authorization_code", "implicit", "hybrid", "refresh_token", "client_credentials", "password",
-		"urn:ietf:params:oauth:grant-type:device_code"}
-}
+// defaultGrantTypes is what a provider created through the API without
+// grant_types gets: an empty list, which permits no grant at all.
+// authentik-versions.md could not verify this default; the evidence found
+// since: the model field is ArrayField(..., default=list) (migration
+// providers/oauth2/0033_alter_oauth2provider_grant_types), and independent
+// reports of 2026.5 and 2026.8.2 installs (claytono/infra PR #2525 "Authentik
+// 2026.5 creates new OAuth2 providers with an empty grant list when the
+// setting is omitted"; CowDogMoo/Walls-of-Excellence PR #1828; several
+// operator notes quoting "Invalid grant_type for provider"). Only the
+// migration of existing providers (PR goauthentik/authentik#20363) and the
+// admin UI select all grant types.
+func (v version) defaultGrantTypes() []string { return []string{} }
+
+// msgListEmpty is DRF ListField's "empty" message. An empty grant_types
+// list is refused (peers.md: the Terraform provider sends grant_types "only
+// when set, because the API rejects an empty list"; DRF maps an ArrayField
+// without blank=True to ListField(allow_empty=False)). ASSUMPTION: the
+// wording is DRF's default.
+const msgListEmpty = "This list may not be empty."
 
 // providerBaseJSON is ProviderSerializer (also provider_obj of applications).
 func (c *call) providerBaseJSON(p *provider) map[string]any {
@@ -197,6 +208,11 @@ func (c *call) listProviders() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("include_claims_in_id_token"); ok && p.includeClaimsInIDToken != v {
 			continue
 		}
+		// redirect_uris was an exact filter while it was a string; it went
+		// with the CVE-2024-52289 format change (AA §5).
+		if !c.s.ver.redirectURIObjects() && lp.has("redirect_uris") && p.redirectRaw != lp.get("redirect_uris") {
+			continue
+		}
 		if lp.has("access_code_validity") && p.accessCodeValidity != lp.get("access_code_validity") {
 			continue
 		}
@@ -277,12 +293,7 @@ func (c *call) redirectURIsField(f *form, p *provider) {
 		s, ok, _ := f.str("redirect_uris", strOpts{allowBlank: true, noTrim: false})
 		if ok {
 			p.redirectRaw = s
-			p.redirectURIs = nil
-			for _, line := range strings.Split(s, "\n") {
-				if line = strings.TrimSpace(line); line != "" {
-					p.redirectURIs = append(p.redirectURIs, redirectURI{MatchingMode: "regex", URL: line})
-				}
-			}
+			p.redirectURIs = oldRedirectList(s)
 		}
 		return
 	}
@@ -339,6 +350,18 @@ func (c *call) redirectURIsField(f *form, p *provider) {
 		out = []redirectURI{}
 	}
 	p.redirectURIs = out
+}
+
+// oldRedirectList reads the redirect_uris string of releases before the
+// CVE-2024-52289 fix: authorize and token split it with str.split() (any
+// white space, not only newlines) and full-match every part as a regular
+// expression [views/authorize.py, views/token.py of those releases].
+func oldRedirectList(s string) []redirectURI {
+	var out []redirectURI
+	for _, part := range strings.Fields(s) {
+		out = append(out, redirectURI{MatchingMode: "regex", URL: part})
+	}
+	return out
 }
 
 // providerForm validates an OAuth2ProviderRequest (PUT/POST) or a
@@ -499,6 +522,10 @@ func (c *call) grantTypesField(f *form, raw any, keep []string) []string {
 		f.fail("grant_types", fmt.Sprintf(msgNotList, pyType(raw)))
 		return keep
 	}
+	if len(list) == 0 {
+		f.fail("grant_types", msgListEmpty)
+		return keep
+	}
 	errs := map[string]any{}
 	out := []string{}
 	choices := c.s.ver.grantTypeChoices()
@@ -597,13 +624,13 @@ func (c *call) deleteProvider() (int, any, *apiErr) {
 // <base>/application/o/<slug>/ (needs an application), global -> <base>/.
 func (s *Server) issuer(r *http.Request, p *provider) (string, bool) {
 	if p.issuerMode == "global" {
-		return baseURL(r) + "/", true
+		return s.baseURL(r) + "/", true
 	}
 	a := s.st.appOfProvider(p.pk)
 	if a == nil {
 		return "", false
 	}
-	return baseURL(r) + "/application/o/" + a.slug + "/", true
+	return s.baseURL(r) + "/application/o/" + a.slug + "/", true
 }
 
 // providerSetupURLs mirrors GET /providers/oauth2/{id}/setup_urls/.
@@ -618,7 +645,7 @@ func (c *call) providerSetupURLs() (int, any, *apiErr) {
 	if a == nil {
 		return 0, nil, detailErr(http.StatusNotFound, msgNotFound)
 	}
-	base := baseURL(c.r)
+	base := c.s.baseURL(c.r)
 	iss, _ := c.s.issuer(c.r, p)
 	out := map[string]any{
 		"issuer":        iss,

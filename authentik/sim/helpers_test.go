@@ -186,6 +186,11 @@ func (ts *testServer) providerBody(name string, redirect string, signingKey stri
 	if ts.s.ver.invalidationFlow() {
 		b["invalidation_flow"] = ts.flowPK(FlowProviderInvalidation)
 	}
+	if ts.s.ver.grantTypes() {
+		// Since 2026.5 a provider created without grant_types permits no
+		// grant; the wizard sends authorization_code (authentik-api.md §10).
+		b["grant_types"] = []string{"authorization_code"}
+	}
 	if ts.s.ver.redirectURIObjects() {
 		b["redirect_uris"] = []any{map[string]any{"matching_mode": "strict", "url": redirect}}
 	} else {

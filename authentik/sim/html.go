@@ -189,9 +189,13 @@ func (s *Server) authorizationFlow(w http.ResponseWriter, r *http.Request, f *fl
 		htmlPage(w, http.StatusForbidden, "Permission denied", "You don't have access to this application.")
 		return
 	}
-	if f.consent && !sess.consents[ap.app.slug] {
+	if s.needsConsent(f, ap, sess) {
 		if r.Method == http.MethodPost && r.PostForm.Get("consent") == "yes" {
-			sess.consents[ap.app.slug] = true
+			if f.consent {
+				// The explicit-consent flow remembers consent; the
+				// in-memory ALWAYS_REQUIRE stage of prompt=consent does not.
+				sess.consents[ap.app.slug] = true
+			}
 		} else {
 			var scopes []string
 			for _, m := range s.st.scopesOf(ap.provider) {

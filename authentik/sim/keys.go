@@ -110,8 +110,16 @@ func buildKeyPair(name, cn string, key crypto.Signer, sans []string, validityDay
 		RawSubject:   subj,
 		NotBefore:    now.Add(-24 * time.Hour),
 		NotAfter:     now.Add(time.Duration(validityDays) * 24 * time.Hour),
-		DNSNames:     sans,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	if len(sans) > 0 {
+		// The builder adds the subject alternative names as a critical
+		// extension (AA §4: "SAN (marked critical)").
+		ext, err := criticalSAN(sans)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
 	}
 	parent := &x509.Certificate{RawSubject: iss}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), key)
@@ -137,6 +145,22 @@ func buildKeyPair(name, cn string, key crypto.Signer, sans []string, validityDay
 		kp.key = key
 	}
 	return kp, nil
+}
+
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// criticalSAN encodes DNS names as a subjectAltName extension marked
+// critical (GeneralName dNSName is [2] IA5String).
+func criticalSAN(names []string) (pkix.Extension, error) {
+	var raw []asn1.RawValue
+	for _, n := range names {
+		raw = append(raw, asn1.RawValue{Tag: 2, Class: asn1.ClassContextSpecific, Bytes: []byte(strings.TrimSpace(n))})
+	}
+	val, err := asn1.Marshal(raw)
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	return pkix.Extension{Id: oidSubjectAltName, Critical: true, Value: val}, nil
 }
 
 func colonHex(b []byte) string {

@@ -150,7 +150,7 @@ func TestOIDCGrantTypes2026(t *testing.T) {
 	pk := int(r.prov["pk"].(float64))
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%d/", pk), map[string]any{"grant_types": []string{"implicit"}}), 200)
 	loc := r.authorize(t, "alice")
-	if loc.Query().Get("error") != "unauthorized_client" {
+	if loc.Query().Get("error") != "invalid_request" || loc.Query().Get("error_description") != "The request is otherwise malformed" {
 		t.Fatalf("code flow with grant_types [implicit]: %s", loc)
 	}
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%d/", pk), map[string]any{"grant_types": []string{"authorization_code"}}), 200)

@@ -101,8 +101,15 @@ func (s *Server) seed(now time.Time) error {
 		"# This scope is required by the OpenID-spec, and must as such exist in authentik.\n# The scope by itself does not grant any information\nreturn {}\n")
 	addScope(ManagedScopeEmail, "authentik default OAuth Mapping: OpenID 'email'", "email", "Email address",
 		"return {\n    \"email\": request.user.email,\n    \"email_verified\": "+emailVerified+"\n}\n")
+	// The groups claim comes from user.ak_groups up to 2025.12 and from
+	// user.groups since 2026.2 (ak_groups deprecated; authentik-versions.md).
+	// Same claim either way: the names of the user's direct groups.
+	groupsRel := "ak_groups"
+	if s.ver.atLeast(2026, 2, 0) {
+		groupsRel = "groups"
+	}
 	addScope(ManagedScopeProfile, "authentik default OAuth Mapping: OpenID 'profile'", "profile", "General Profile Information",
-		"return {\n    # Because authentik only saves the user's full name, and has no concept of first and last names,\n    # the full name is used as given name.\n    \"name\": request.user.name,\n    \"given_name\": request.user.name,\n    \"preferred_username\": request.user.username,\n    \"nickname\": request.user.username,\n    \"groups\": [group.name for group in request.user.ak_groups.all()],\n}\n")
+		"return {\n    # Because authentik only saves the user's full name, and has no concept of first and last names,\n    # the full name is used as given name.\n    # You can override this behaviour in custom mappings, i.e. `request.user.name.split(\" \")`\n    \"name\": request.user.name,\n    \"given_name\": request.user.name,\n    \"preferred_username\": request.user.username,\n    \"nickname\": request.user.username,\n    \"groups\": [group.name for group in request.user."+groupsRel+".all()],\n}\n")
 	if s.ver.entitlementsScope() {
 		addScope(ManagedScopeEntitlements, "authentik default OAuth Mapping: Application Entitlements", "entitlements", "Application entitlements",
 			"entitlements = [entitlement.name for entitlement in request.user.app_entitlements(provider.application)]\nreturn {\n    \"entitlements\": entitlements,\n    \"roles\": entitlements,\n}\n")

@@ -13,7 +13,9 @@ package sim
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,19 @@ type Options struct {
 	Now func() time.Time
 	// BuildHash is reported by /admin/version/. Default "".
 	BuildHash string
+	// IssuerBase, when set (scheme://host[:port], no path), replaces the
+	// scheme and host of every absolute URL the simulator builds: the
+	// issuer (discovery, setup_urls, the iss claim) and the endpoint URLs
+	// of the discovery document and setup_urls. authentik builds them with
+	// request.build_absolute_uri from the Host and scheme the request
+	// arrived with (authentik-api.md §6), so behind a reverse proxy whose
+	// X-Forwarded-* headers it does not trust (2026.8: proxies outside
+	// AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS, authentik-versions.md) the
+	// issuer comes out with the proxy's view, e.g. "http://auth.example".
+	// Use it to make the issuer differ from the URL a client predicts.
+	// Empty (default): the request's own scheme and Host header, as
+	// authentik does when it sees the client directly. See SetIssuerBase.
+	IssuerBase string
 }
 
 // Server is a stateful, concurrency-safe authentik simulator. It is an
@@ -46,6 +61,8 @@ type Server struct {
 	kit     *simkit.Kit
 	handler http.Handler
 	build   string
+
+	issuerBase string // guarded by mu; see Options.IssuerBase
 
 	mu sync.Mutex
 	st state
@@ -75,6 +92,9 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{ver: ver, now: opts.Now, kit: simkit.NewKit(), build: opts.BuildHash}
+	if err := s.SetIssuerBase(opts.IssuerBase); err != nil {
+		return nil, err
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -164,6 +184,26 @@ func (s *Server) Close() {
 }
 
 // ---- test hooks ----------------------------------------------------------
+
+// SetIssuerBase changes Options.IssuerBase at run time (for example to
+// "http://127.0.0.1:<port>" once the port is known, like a TLS-terminating
+// proxy whose X-Forwarded-Proto authentik ignores). "" restores the default
+// (the request's own scheme and host). The value must be an absolute
+// http(s) URL without path, query or fragment.
+func (s *Server) SetIssuerBase(base string) error {
+	base = strings.TrimRight(strings.TrimSpace(base), "/")
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("authentik simulator: IssuerBase %q: want scheme://host[:port]", base)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.issuerBase = base
+	return nil
+}
 
 // AdminToken returns the API token of akadmin (a superuser), like the
 // AUTHENTIK_BOOTSTRAP_TOKEN (identifier authentik-bootstrap-token).

@@ -167,6 +167,11 @@ func (v version) metaHide() bool { return v.atLeast(2026, 5, 0) }
 // pbm_uuid, inherited_roles_obj) arrived in the same release.
 func (v version) partialSerializers() bool { return v.atLeast(2026, 8, 0) }
 
+// generateAlg: the generate endpoint takes alg (rsa|ecdsa, default rsa)
+// since 2024.6.0; before, the key is always RSA and alg is an unknown key
+// (ignored) (AV).
+func (v version) generateAlg() bool { return v.atLeast(2024, 6, 0) }
+
 // ed25519Generate: certificate generation accepts ed25519/ed448 since 2026.2
 // (AV).
 func (v version) ed25519Generate() bool { return v.atLeast(2026, 2, 0) }
