@@ -51,8 +51,12 @@ func hClusterStatus(c *call) (any, *apiError) {
 func hNodes(c *call) (any, *apiError) {
 	s := c.s
 	var out []map[string]any
-	for i, n := range s.nodes {
-		e := map[string]any{"node": n.name, "status": "online"}
+	for _, n := range s.nodes {
+		// PVE::API2Tools::extract_node_stats: the usage figures only for
+		// callers with Sys.Audit on /nodes/<node>; the support level
+		// (subscription, "" without one) for everybody. ssl_fingerprint is
+		// set for every node (pve-manager PVE/API2/Nodes.pm, index).
+		e := map[string]any{"node": n.name, "status": "online", "level": ""}
 		if s.st.check(c.authid, "/nodes/"+n.name, []string{"Sys.Audit"}) == nil {
 			// ASSUMPTION: static stats of an idle node
 			e["cpu"] = 0.01
@@ -60,10 +64,8 @@ func hNodes(c *call) (any, *apiError) {
 			e["mem"] = 2147483648
 			e["maxmem"] = 8589934592
 			e["uptime"] = 86400
-			e["level"] = ""
 		}
 		if srv := n.srv; srv != nil {
-			_ = i
 			e["ssl_fingerprint"] = srv.Fingerprint()
 		}
 		out = append(out, e)

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -31,9 +32,14 @@ type fakeIdP struct {
 	mu           sync.Mutex
 	clientID     string
 	clientSecret string
-	alg          string // RS256, ES256, HS256, ...
+	alg          string // RS256, ES256, ES512, EdDSA, HS256
 	rsaKey       *rsa.PrivateKey
 	ecKey        *ecdsa.PrivateKey
+	ec521Key     *ecdsa.PrivateKey
+	edKey        ed25519.PrivateKey
+	// publicClient: the token endpoint takes client_id in the form and no
+	// client authentication (a realm without client-key)
+	publicClient bool
 	// knobs
 	discoveryStatus int
 	discoveryCT     string
@@ -75,7 +81,10 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	})
 	k := sharedRSA
 	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ek521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	_, edk, _ := ed25519.GenerateKey(rand.Reader)
 	f := &fakeIdP{t: t, clientID: "pve-client", clientSecret: testClientSecret, alg: "RS256", rsaKey: k, ecKey: ek,
+		ec521Key: ek521, edKey: edk,
 		claims: map[string]any{}, userinfo: map[string]any{}, codes: map[string]authReq{}, expIn: 5 * time.Minute}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/app/.well-known/openid-configuration", f.discovery)
@@ -149,6 +158,8 @@ func (f *fakeIdP) jwks(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &f.rsaKey.PublicKey, KeyID: "rsa1", Algorithm: "RS256", Use: "sig"},
 		{Key: &f.ecKey.PublicKey, KeyID: "ec1", Algorithm: "ES256", Use: "sig"},
+		{Key: &f.ec521Key.PublicKey, KeyID: "ec521", Algorithm: "ES512", Use: "sig"},
+		{Key: f.edKey.Public(), KeyID: "ed1", Algorithm: "EdDSA", Use: "sig"},
 	}})
 }
 
@@ -188,8 +199,11 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	req, ok := f.codes[r.PostForm.Get("code")]
 	delete(f.codes, r.PostForm.Get("code"))
 	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
-	if !ok || req.redirect != r.PostForm.Get("redirect_uri") || req.challenge != base64.RawURLEncoding.EncodeToString(sum[:]) ||
-		f.lastBasicUser != f.clientID || f.lastBasicPass != f.clientSecret {
+	clientOK := f.lastBasicUser == f.clientID && f.lastBasicPass == f.clientSecret
+	if f.publicClient {
+		clientOK = r.PostForm.Get("client_id") == f.clientID && f.lastBasicUser == ""
+	}
+	if !ok || req.redirect != r.PostForm.Get("redirect_uri") || req.challenge != base64.RawURLEncoding.EncodeToString(sum[:]) || !clientOK {
 		writeJSON(w, 400, map[string]any{"error": "invalid_grant"})
 		return
 	}
@@ -223,6 +237,10 @@ func (f *fakeIdP) sign(nonce string) string {
 	switch f.alg {
 	case "ES256":
 		key = jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: f.ecKey, KeyID: "ec1"}}
+	case "ES512":
+		key = jose.SigningKey{Algorithm: jose.ES512, Key: jose.JSONWebKey{Key: f.ec521Key, KeyID: "ec521"}}
+	case "EdDSA":
+		key = jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: f.edKey, KeyID: "ed1"}}
 	case "HS256":
 		key = jose.SigningKey{Algorithm: jose.HS256, Key: []byte(f.clientSecret)}
 	default:

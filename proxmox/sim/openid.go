@@ -526,7 +526,8 @@ func (s *Server) mapGroups(cfg *realmConfig, realmID, username string, claims ma
 	oidc := map[string]bool{}
 	for _, g := range list {
 		name := claimString(g)
-		if reGroupName.MatchString(name) {
+		// verify_groupname on the claim's entry itself, then the suffix
+		if s.valid.validGroupName(name) {
 			oidc[name+"-"+realmID] = true
 		} else {
 			s.syslogLocked("openid group '%s' contains invalid characters", name)

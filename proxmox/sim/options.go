@@ -84,6 +84,20 @@ type features struct {
 	// openidconnect 4.x appends " at <url>" to non-200 discovery errors
 	// (proxmox-api.md §5).
 	discoveryURLInErrors bool
+	// Group names (format pve-groupid, and the names taken from an OpenID
+	// groups claim) briefly accepted a few more characters: from
+	// access-control 8.2.1 (PVE 8.4) until the fix for bug 7102 in 9.0.5
+	// (PVE 9.1), proxmox-api.md §6 and the version table ("a 8.4-era regex
+	// had let `:` through"). The source of that era (pve-access-control
+	// src/PVE/Auth/Plugin.pm) defines
+	//   our $groupname_regex_chars = qr/A-Za-z0-9\.\-_/;
+	// a qr// object, which stringifies as "(?^:A-Za-z0-9\.\-_)" when it is
+	// interpolated into a bracket expression, so the class also holds
+	// '(', '?', '^', ':' and ')'.
+	// ASSUMPTION: verify_groupname used "[$groupname_regex_chars]" (its
+	// name says so; the using line was not in the evidence), i.e. exactly
+	// those five extra characters; modelled for 8.4.x and 9.0.x.
+	groupNameLeak bool
 }
 
 func featuresFor(v Version) features {
@@ -93,6 +107,7 @@ func featuresFor(v Version) features {
 		audiences:            v.AtLeast(9, 2),
 		algsFromDiscovery:    v.Major >= 9,
 		discoveryURLInErrors: v.Major >= 9,
+		groupNameLeak:        v.AtLeast(8, 4) && !v.AtLeast(9, 1),
 	}
 }
 

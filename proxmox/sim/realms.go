@@ -77,6 +77,11 @@ func (s *Server) checkConfig(typ string, config map[string]string, create bool) 
 		if _, ok := opts[k]; !ok {
 			return nil, die("unexpected property '%s'", k)
 		}
+		// SectionConfig::check_value, before (and regardless of) the
+		// skipped schema check: a value must fit on one domains.cfg line
+		if strings.ContainsAny(v, "\n\r") {
+			return nil, die("property contains a line feed")
+		}
 		if p := create0.Props[k]; p != nil && (p.Type == "boolean" || p.Type == "integer") {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			out[k] = n

@@ -254,6 +254,16 @@ func copySchema(s apiSchema) apiSchema {
 
 type validator struct {
 	privs map[string]bool // valid privilege names (format pve-priv)
+	// groupNameLeak: the 8.4–9.0 verify_groupname (see features)
+	groupNameLeak bool
+}
+
+// validGroupName is PVE::AccessControl::verify_groupname of the version.
+func (v *validator) validGroupName(s string) bool {
+	if v.groupNameLeak {
+		return reGroupNameLeak.MatchString(s)
+	}
+	return reGroupName.MatchString(s)
 }
 
 // validate checks params against the method's declared properties like
@@ -411,6 +421,8 @@ var (
 	// PVE::AccessControl
 	reTokenid   = regexp.MustCompile(`^((` + userRegex + `)@(` + realmRegex + `))!(` + realmRegex + `)$`)
 	reGroupName = regexp.MustCompile(`^[A-Za-z0-9\.\-_]+$`)
+	// "[$groupname_regex_chars]" with the qr// stringified (see features)
+	reGroupNameLeak = regexp.MustCompile(`^[(?^:A-Za-z0-9\.\-_)]+$`)
 	// PVE::JSONSchema
 	reConfigID  = regexp.MustCompile(`(?i)^[a-z][a-z0-9_-]+$`)
 	reNodeName  = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)$`)
@@ -453,7 +465,7 @@ func (v *validator) formatFunc(name string) func(string) string {
 		}
 	case "pve-groupid":
 		return func(s string) string {
-			if !reGroupName.MatchString(s) {
+			if !v.validGroupName(s) {
 				return fmt.Sprintf("group name '%s' contains invalid characters", s)
 			}
 			return ""

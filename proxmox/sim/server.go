@@ -103,12 +103,13 @@ func New(opts Options) *Server {
 		panic(err)
 	}
 	sum := sha256.Sum256([]byte("pve-manager " + v.String()))
+	feat := featuresFor(v)
 	s := &Server{
 		opts:      opts,
 		version:   v,
-		features:  featuresFor(v),
+		features:  feat,
 		schema:    buildSchema(v, s80, s92),
-		valid:     &validator{privs: privs},
+		valid:     &validator{privs: privs, groupNameLeak: feat.groupNameLeak},
 		kit:       simkit.NewKit(),
 		now:       now,
 		st:        newState(v),

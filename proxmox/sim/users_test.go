@@ -14,7 +14,8 @@ func TestGroups(t *testing.T) {
 	root := token(p.root)
 	p.ok(p.do("POST", "/access/groups", vals("groupid", "admin", "comment", "System Administrators"), root))
 	p.want(p.do("POST", "/access/groups", vals("groupid", "admin"), root), 500, "create group failed: group 'admin' already exists")
-	p.wantErr(p.do("POST", "/access/groups", vals("groupid", "a:b"), root), "groupid", "invalid format - group name 'a:b' contains invalid characters\n")
+	// (':' is refused from 9.1 on; 8.4–9.0 let it through, see TestGroupNameValidationPerVersion)
+	p.wantErr(p.do("POST", "/access/groups", vals("groupid", "a b"), root), "groupid", "invalid format - group name 'a b' contains invalid characters\n")
 	p.ok(p.do("POST", "/access/groups", vals("groupid", "empty"), root))
 	l := p.ok(p.do("GET", "/access/groups", nil, root)).dataList()
 	if len(l) != 2 || l[0]["groupid"] != "admin" || l[0]["comment"] != "System Administrators" || l[0]["users"] != "" {
