@@ -94,14 +94,6 @@ func unwrapURLErr(err error) error {
 	return err
 }
 
-// remover is the engine's removal API (PlanRemove/Remove).
-type remover interface {
-	PlanRemove(ctx context.Context) (*steps.Plan, error)
-	Remove(ctx context.Context, p *steps.Plan, o steps.ApplyOptions) (*steps.Result, error)
-}
-
-var errNoRemove = errors.New("this build of pvesso cannot remove its setup yet")
-
 // newEngine builds an engine for one operation.
 func newEngine(c *steps.Clients, in steps.Inputs, opts []steps.Option) *steps.Engine {
 	return steps.New(c, in, opts...)
@@ -165,11 +157,7 @@ func buildPlan(ctx context.Context, gen int, mode planMode, c *steps.Clients, in
 		case planStatus:
 			p, err = e.Status(ctx)
 		case planRemove:
-			if r, ok := any(e).(remover); ok {
-				p, err = r.PlanRemove(ctx)
-			} else {
-				err = errNoRemove
-			}
+			p, err = e.PlanRemove(ctx)
 		}
 		return planReadyMsg{gen: gen, mode: mode, plan: copyPlan(p), orig: p, engine: e, err: err}
 	}
@@ -194,11 +182,7 @@ func startApply(ctx context.Context, gen int, mode planMode, e *steps.Engine, p 
 			var res *steps.Result
 			var err error
 			if mode == planRemove {
-				if r, ok := any(e).(remover); ok {
-					res, err = r.Remove(actx, plan, opts)
-				} else {
-					err = errNoRemove
-				}
+				res, err = e.Remove(actx, plan, opts)
 			} else {
 				res, err = e.Apply(actx, plan, opts)
 			}
@@ -299,7 +283,8 @@ func copyPlan(p *steps.Plan) *steps.Plan {
 	if p == nil {
 		return nil
 	}
-	c := &steps.Plan{Items: make([]steps.Item, len(p.Items)), Notes: append([]string(nil), p.Notes...)}
+	c := &steps.Plan{Items: make([]steps.Item, len(p.Items)), Notes: append([]string(nil), p.Notes...),
+		Problems: append([]string(nil), p.Problems...)}
 	for i, it := range p.Items {
 		it.Changes = append([]steps.Change(nil), it.Changes...)
 		c.Items[i] = it

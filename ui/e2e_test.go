@@ -263,3 +263,26 @@ func TestE2ERerunAddsBob(t *testing.T) {
 	}
 	t.Fatalf("bob was not created: %+v", d.Proxmox.Users())
 }
+
+// TestE2EBadTokenStopsBeforeOptions: a revoked Authentik token is caught
+// on the "reading" screen with the fix; esc goes back to the connection.
+func TestE2EBadTokenStopsBeforeOptions(t *testing.T) {
+	d, ctx := startDemo(t)
+	opts := DemoOptions(d, testOptions(nil))
+	opts.Conn.AuthentikToken = "not-a-valid-token"
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "Demo:")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Could not read both servers", "Authentik reachable", "fix:")
+	tm.Send(keyOf(tea.KeyEsc))
+	waitText(t, tm, "Authentik URL", "API token")
+	tm.Send(keyOf(tea.KeyCtrlC))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if fm.cur != scrAuthentik {
+		t.Fatalf("ended on %s", fm.cur)
+	}
+	if d.Authentik.Kit().Writes() != 0 || d.Proxmox.Kit().Writes() != 0 {
+		t.Fatal("something was written before the checks passed")
+	}
+}

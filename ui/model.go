@@ -369,7 +369,7 @@ func (m *Model) connDone(msg connDoneMsg) tea.Cmd {
 // routeDiscovered picks the next screen after the first read: the rerun
 // menu when pvesso's setup exists, else the options.
 func (m *Model) routeDiscovered(msg discoveredMsg) tea.Cmd {
-	if msg.err != nil || m.cur != scrDiscover {
+	if msg.err != nil || m.cur != scrDiscover || !connected(msg.report) {
 		return m.screen().update(msg)
 	}
 	d, ok := m.screen().(*discoverScreen)
@@ -386,6 +386,20 @@ func (m *Model) routeDiscovered(msg discoveredMsg) tea.Cmd {
 		})
 	}
 	return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, msg.facts, msg.akUsers) })
+}
+
+// connected reports whether both servers could be read with the given
+// credentials (the engine's connect checks passed).
+func connected(r *steps.Report) bool {
+	if r == nil {
+		return false
+	}
+	for _, c := range r.Checks {
+		if !c.OK && (c.ID == "authentik-connect" || c.ID == "proxmox-connect") {
+			return false
+		}
+	}
+	return true
 }
 
 // setupExists says whether pvesso's objects are already there.

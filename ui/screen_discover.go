@@ -81,11 +81,11 @@ func (s *discoverScreen) view() string {
 	b.WriteString(st.Err.Render(glyphFail+" Could not read both servers.") + "\n\n")
 	b.WriteString(errorBlock(st, s.err))
 	if s.report != nil {
-		b.WriteString("\n")
 		b.WriteString(checkLines(st, s.report.Failed()))
 	}
 	b.WriteString("\nFix it, then press r to retry, or esc to change the connection.\n")
-	return b.String()
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	return scrollLines(lines, 0, s.c.bodyHeight(), s.c.contentWidth())
 }
 
 // errorBlock renders an error with its fix (typed engine errors carry one).
@@ -110,6 +110,10 @@ func explain(err error) (msg, fix string) {
 			d = ce.Err.Error()
 		}
 		return d, ce.Fix
+	}
+	var ue *steps.UsageError
+	if errors.As(err, &ue) {
+		return ue.Detail, "set " + ue.Flag
 	}
 	var fe interface{ FixHint() string }
 	if errors.As(err, &fe) {

@@ -54,7 +54,7 @@ func newMenuScreen(c *common, f steps.Facts, status *steps.Plan, ak []steps.User
 	return s
 }
 
-func (s *menuScreen) drifted() bool { return s.status != nil && s.status.HasChanges() }
+func (s *menuScreen) drifted() bool { return s.status != nil && !s.status.OK() }
 
 func (s *menuScreen) init() tea.Cmd      { return nil }
 func (s *menuScreen) capturesText() bool { return false }
@@ -111,7 +111,12 @@ func (s *menuScreen) view() string {
 				n++
 			}
 		}
-		b.WriteString("  " + st.Warn.Render(fmt.Sprintf("~ %d object(s) missing or drifted: choose Repair.", n)) + "\n")
+		if n > 0 {
+			b.WriteString("  " + st.Warn.Render(fmt.Sprintf("~ %d object(s) missing or drifted: choose Repair.", n)) + "\n")
+		}
+		for _, p := range s.status.Problems {
+			b.WriteString("  " + st.Err.Render(truncate(glyphFail+" "+p, s.c.contentWidth()-2)) + "\n")
+		}
 	default:
 		b.WriteString("  " + st.OK.Render(glyphOK+" Healthy: everything is in place.") + "\n")
 	}

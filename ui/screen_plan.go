@@ -94,7 +94,7 @@ func (s *planScreen) update(msg tea.Msg) tea.Cmd {
 			case s.canApply():
 				mode, e, p, o, ok := s.mode, s.engine, s.plan, s.orig, s.consent
 				return func() tea.Msg { return gotoApplyMsg{mode: mode, engine: e, plan: p, orig: o, allowConflicts: ok} }
-			case s.mode == planSetup && s.plan != nil && !s.plan.HasChanges() && s.err == nil:
+			case s.mode == planSetup && s.plan.OK() && s.err == nil:
 				// Nothing to do: go to the done screen (login test).
 				return func() tea.Msg {
 					return gotoDoneMsg{result: &steps.Result{Realm: s.in.Realm}}
@@ -142,7 +142,7 @@ func (s *planScreen) setKeys(k *KeyMap) {
 	case planSetup:
 		k.Yes.SetHelp("y", "change the conflicting objects")
 		k.No.SetHelp("n", "don't")
-		k.Next.SetEnabled(s.canApply() || (s.plan != nil && !s.plan.HasChanges() && s.err == nil))
+		k.Next.SetEnabled(s.canApply() || (s.plan.OK() && s.err == nil))
 		if s.plan != nil && !s.plan.HasChanges() {
 			k.Next.SetHelp("enter", "test the login")
 		} else {
@@ -196,6 +196,9 @@ func (s *planScreen) summaryLine() string {
 	counts := map[steps.Action]int{}
 	for _, it := range s.plan.Items {
 		counts[it.Action]++
+	}
+	if !s.plan.HasChanges() && len(s.plan.Problems) > 0 {
+		return st.Err.Render(fmt.Sprintf("%s %d problem(s) that no change here can fix:", glyphFail, len(s.plan.Problems)))
 	}
 	if !s.plan.HasChanges() {
 		switch s.mode {
@@ -274,6 +277,9 @@ func planLines(st Styles, p *steps.Plan) string {
 		if it.Side != "authentik" && it.Side != "proxmox" {
 			b.WriteString(itemLine(st, it) + "\n")
 		}
+	}
+	for _, n := range p.Problems {
+		b.WriteString(st.Err.Render(glyphFail+" problem: "+n) + "\n")
 	}
 	for _, n := range p.Notes {
 		b.WriteString(st.Muted.Render("note: "+n) + "\n")
