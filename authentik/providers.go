@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Redirect URI matching modes (MatchingModeEnum).
@@ -23,6 +24,20 @@ const (
 const (
 	RedirectAuthorization = "authorization"
 	RedirectLogout        = "logout"
+)
+
+// Grant types (GrantTypeEnum, >= 2026.5) pvesso uses.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// Issuer modes (IssuerModeEnum). Only per_provider gives the
+// <base>/application/o/<slug>/ issuer that a relying party can discover;
+// global makes the issuer the site root, which serves no discovery document.
+const (
+	IssuerModePerProvider = "per_provider"
+	IssuerModeGlobal      = "global"
 )
 
 // Sub modes (SubModeEnum) pvesso uses.
@@ -67,7 +82,11 @@ type OAuth2ProviderRequest struct {
 	AccessTokenValidity    string
 	RefreshTokenValidity   string
 	// GrantTypes is only sent to servers >= 2026.5 and only when not empty
-	// (older servers have no such field).
+	// (older servers have no such field; authentik refuses an empty list).
+	// On >= 2026.5 a provider created without grant_types permits no grant
+	// at all (authentik stores []; every authorize answers invalid_request),
+	// so a create for a relying party must list at least
+	// GrantAuthorizationCode. A PUT without it keeps the stored list.
 	GrantTypes []string
 }
 
@@ -188,16 +207,15 @@ func decodeRedirectURIs(raw json.RawMessage, v Version) ([]RedirectURI, error) {
 	return parseRedirectString(s), nil
 }
 
-// parseRedirectString reads the pre-2024.8.5 newline-separated form. Every
-// line is a regular expression there; a line that is a fully escaped literal
-// (what encodeRedirectString writes for strict entries) reads back as strict.
+// parseRedirectString reads the pre-2024.8.5 string form. authentik splits
+// it with Python's str.split() (any white space, not only the newlines the
+// UI writes) and full-matches every part as a regular expression
+// [providers/oauth2/views/authorize.py and token.py of those releases]; a
+// part that is a fully escaped literal (what encodeRedirectString writes for
+// strict entries, or Python's re.escape) reads back as strict.
 func parseRedirectString(s string) []RedirectURI {
 	out := []RedirectURI{}
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
+	for _, line := range strings.Fields(s) {
 		if lit, ok := unquoteLiteral(line); ok {
 			out = append(out, RedirectURI{MatchingMode: MatchStrict, URL: lit})
 		} else {
@@ -207,15 +225,18 @@ func parseRedirectString(s string) []RedirectURI {
 	return out
 }
 
-// unquoteLiteral undoes regexp.QuoteMeta: it succeeds only if s has no
-// unescaped metacharacter and every escape is of a metacharacter.
+// unquoteLiteral undoes regexp.QuoteMeta and Python's re.escape: it
+// succeeds only if s has no unescaped metacharacter and every escape is of a
+// character one of them escapes (re.escape since Python 3.7 also escapes
+// - & ~ # and white space).
 func unquoteLiteral(s string) (string, bool) {
 	const meta = `\.+*?()|[]{}^$`
+	const escaped = meta + "-&~# "
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		if ch == '\\' {
-			if i+1 >= len(s) || !strings.ContainsRune(meta, rune(s[i+1])) {
+			if i+1 >= len(s) || !strings.ContainsRune(escaped, rune(s[i+1])) {
 				return "", false
 			}
 			b.WriteByte(s[i+1])
@@ -239,6 +260,10 @@ func encodeRedirectString(uris []RedirectURI) (string, error) {
 	for _, u := range uris {
 		if strings.ContainsAny(u.URL, "\r\n") {
 			return "", fmt.Errorf("%w: redirect URI contains a line break", ErrInvalidRequest)
+		}
+		if u.URL == "" || strings.IndexFunc(u.URL, unicode.IsSpace) >= 0 {
+			// authentik splits the string on any white space
+			return "", fmt.Errorf("%w: redirect URI %q is empty or contains white space", ErrInvalidRequest, u.URL)
 		}
 		switch u.MatchingMode {
 		case MatchStrict, "":
