@@ -28,17 +28,19 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return r.base.RoundTrip(req)
 }
 
-// waves counts dependent stages: a request starting more than half a
-// latency after the first request of the current wave opens a new wave.
+// waves counts dependent stages: requests of one stage start within a few
+// milliseconds (TLS handshakes, scheduling), a request that depends on an
+// answer starts at least one latency after its stage began. A gap of more
+// than half a latency between two consecutive starts opens a new wave.
 func waves(starts []time.Time, latency time.Duration) int {
 	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
 	n := 0
-	var first time.Time
+	var prev time.Time
 	for _, s := range starts {
-		if n == 0 || s.Sub(first) > latency/2 {
+		if n == 0 || s.Sub(prev) > latency/2 {
 			n++
-			first = s
 		}
+		prev = s
 	}
 	return n
 }
@@ -80,12 +82,17 @@ func recordingClients(b *testing.B, e *env) (*steps.Clients, []*recorder) {
 //   - requests/op, writes/op: as seen by the simulators (the Proxmox node's
 //     own discovery and JWKS fetches during auth-url included);
 //
-//   - depth: wall time ÷ latency, the whole critical path including the
-//     node's discovery → JWKS chain inside auth-url (two more latencies
-//     that no client can avoid) and TLS handshakes;
+//   - depth: wall time ÷ latency, the whole critical path: pvesso's own
+//     dependent stages, plus the node's discovery → JWKS chain inside
+//     auth-url (two more latencies that no client can avoid: Proxmox reads
+//     both when asked for the login link), plus TLS handshakes and
+//     processing (about one latency at 20ms);
 //
-//   - stages: dependent waves of pvesso's own requests (target ≤ 5:
-//     version-dependent reads need one extra read wave).
+//   - stages: dependent waves of pvesso's own requests. The limit is
+//     4 (reads → provider ∥ realm ∥ group → application ∥ ACL ∥ users →
+//     issuer check ∥ auth-url); it is 5 while the authentik client sends
+//     its version-dependent reads (providers, key pairs, scope mappings)
+//     only after detecting the version (see /work/brief/REQUESTS.md).
 //
 //     go test -run '^$' -bench BenchmarkFreshSetup -benchtime 20x ./steps/
 func BenchmarkFreshSetup(b *testing.B) {

@@ -89,7 +89,7 @@ func Connect(ctx context.Context, c Conn) (*Clients, error) {
 
 // New returns an Engine for in (empty fields take the defaults).
 func New(c *Clients, in Inputs, opts ...Option) *Engine {
-	e := &Engine{c: c, in: in.withDefaults(), rand: rand.Reader, now: time.Now,
+	e := &Engine{c: c, in: in.WithDefaults(), rand: rand.Reader, now: time.Now,
 		lookup: func(ctx context.Context, host string) ([]string, error) {
 			return net.DefaultResolver.LookupHost(ctx, host)
 		}}

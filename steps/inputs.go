@@ -37,8 +37,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// withDefaults fills empty fields from DefaultInputs.
-func (in Inputs) withDefaults() Inputs {
+// WithDefaults fills empty fields from DefaultInputs (ProviderName from
+// AppName).
+func (in Inputs) WithDefaults() Inputs {
 	d := DefaultInputs()
 	set := func(p *string, v string) {
 		if strings.TrimSpace(*p) == "" {
@@ -60,7 +61,7 @@ func (in Inputs) withDefaults() Inputs {
 // Validate checks the inputs without any network access. The error is a
 // *UsageError naming the flag.
 func (in Inputs) Validate() error {
-	in = in.withDefaults()
+	in = in.WithDefaults()
 	if _, err := Origin(in.ProxmoxURL); err != nil {
 		return &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
 	}

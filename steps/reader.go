@@ -82,17 +82,26 @@ func (r *reader) AuthzFlow(ctx context.Context) (*authentik.Flow, error) {
 	return r.authzFlow.get(func() (*authentik.Flow, error) { r.count(); return r.ak.FlowBySlug(ctx, authentik.FlowImplicitConsent) })
 }
 
+// InvalidationFlow reads the flow concurrently with the version (the
+// request does not depend on it) and keeps it only from 2024.10 on, when
+// providers have an invalidation flow.
 func (r *reader) InvalidationFlow(ctx context.Context) (*authentik.Flow, error) {
 	return r.invFlow.get(func() (*authentik.Flow, error) {
+		var (
+			wg   sync.WaitGroup
+			f    *authentik.Flow
+			fErr error
+		)
+		wg.Go(func() { r.count(); f, fErr = r.ak.FlowBySlug(ctx, authentik.FlowProviderInvalidation) })
 		v, err := r.AuthentikVersion(ctx)
+		wg.Wait()
 		if err != nil {
 			return nil, err
 		}
 		if !v.Parsed.AtLeast(2024, 10, 0) {
 			return nil, nil // no invalidation flow before 2024.10
 		}
-		r.count()
-		return r.ak.FlowBySlug(ctx, authentik.FlowProviderInvalidation)
+		return f, fErr
 	})
 }
 

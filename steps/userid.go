@@ -82,7 +82,7 @@ func UserID(subjectMode, usernameClaim, realm string, u UserInfo) (string, error
 
 // Preview is UserID with the modes taken from in.
 func Preview(in Inputs, u UserInfo) (string, error) {
-	in = in.withDefaults()
+	in = in.WithDefaults()
 	return UserID(in.SubjectMode, in.UsernameClaim, in.Realm, u)
 }
 
