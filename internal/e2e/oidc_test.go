@@ -154,14 +154,14 @@ func newEnv(t *testing.T, akVersion, pveVersion string, trust bool, subMode stri
 			c.CloseIdleConnections()
 		}
 	})
-	e.configureAuthentik(subMode)
+	e.configureAuthentik(akVersion, subMode)
 	return e
 }
 
 // configureAuthentik creates the provider and application like the
 // authentik Proxmox guide: confidential client, strict redirect URI = the
 // PVE origin, RSA signing key, openid/email/profile mappings.
-func (e *env) configureAuthentik(subMode string) {
+func (e *env) configureAuthentik(akVersion, subMode string) {
 	t := e.t
 	flow := e.akFirst("/flows/instances/?slug=default-provider-authorization-implicit-consent")["pk"]
 	inval := e.akFirst("/flows/instances/?slug=default-provider-invalidation-flow")["pk"]
@@ -170,7 +170,7 @@ func (e *env) configureAuthentik(subMode string) {
 		mappings = append(mappings, e.akFirst("/propertymappings/provider/scope/?managed=goauthentik.io/providers/oauth2/scope-" + sc)["pk"])
 	}
 	key := e.akFirst("/crypto/certificatekeypairs/?name=" + url.QueryEscape("authentik Self-signed Certificate"))["pk"]
-	r := e.akAPI("POST", "/providers/oauth2/", map[string]any{
+	provider := map[string]any{
 		"name":                       "Proxmox VE",
 		"authorization_flow":         flow,
 		"invalidation_flow":          inval,
@@ -180,7 +180,13 @@ func (e *env) configureAuthentik(subMode string) {
 		"sub_mode":                   subMode,
 		"property_mappings":          mappings,
 		"include_claims_in_id_token": true,
-	})
+	}
+	if akAtLeast(akVersion, 2026, 5) {
+		// from 2026.5 a provider created without grant_types permits no
+		// grant at all (authentik-proxmox-guide.md §5)
+		provider["grant_types"] = []string{"authorization_code"}
+	}
+	r := e.akAPI("POST", "/providers/oauth2/", provider)
 	must(t, r, 201)
 	e.clientID, e.secret = r.body["client_id"].(string), r.body["client_secret"].(string)
 	must(t, e.akAPI("POST", "/core/applications/", map[string]any{"name": "Proxmox VE", "slug": "proxmox", "provider": r.body["pk"]}), 201)
@@ -406,4 +412,101 @@ func TestOIDCGroupsClaimMapping(t *testing.T) {
 	if gs := u.body["data"].(map[string]any)["groups"].([]any); len(gs) != 1 || gs[0] != "pve-admins-authentik" {
 		t.Fatalf("groups %v", gs)
 	}
+}
+
+// The wizard's path without autocreate (proxmox-api.md §5 "autocreate and
+// pre-creation"): the login of an unknown user fails with 401 (syslog: no
+// such user); a user pre-created in the realm (no password, no realm check)
+// with groups=admin can log in at once with the group's rights, and the
+// login changes nothing about the user; append=1 keeps the group.
+func TestOIDCPreCreatedUserWithoutAutocreate(t *testing.T) {
+	for _, v := range []struct{ ak, pve string }{{"2025.8.1", "8.4.14"}, {"2026.8.3", "9.2.0"}} {
+		t.Run("pve-"+v.pve, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, v.ak, v.pve, true, "hashed_user_id")
+			e.createRealm("username", "autocreate", "0")
+			r := e.login("bob")
+			must(t, r, 401)
+			if logs := e.pve.Log(); !strings.Contains(logs[len(logs)-1], "msg=no such user ('bob@authentik')") {
+				t.Fatalf("log %q", logs[len(logs)-1])
+			}
+			must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"admin"}}), 200)
+			must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"ops"}}), 200)
+			must(t, e.pveAPI("PUT", "/access/acl", url.Values{"path": {"/"}, "groups": {"admin"}, "roles": {"Administrator"}}), 200)
+			must(t, e.pveAPI("POST", "/access/users", url.Values{"userid": {"bob@authentik"}, "groups": {"admin"}}), 200)
+			r = e.login("bob")
+			must(t, r, 200)
+			d := r.body["data"].(map[string]any)
+			if acc, _ := d["cap"].(map[string]any)["access"].(map[string]any); d["username"] != "bob@authentik" || acc["Group.Allocate"] != float64(1) {
+				t.Fatalf("login %v", d)
+			}
+			u := e.pveAPI("GET", "/access/users/bob@authentik", nil)
+			must(t, u, 200)
+			ud := u.body["data"].(map[string]any)
+			if gs := ud["groups"].([]any); len(gs) != 1 || gs[0] != "admin" || ud["email"] != nil {
+				t.Fatalf("the login modified the pre-created user: %s", u.raw)
+			}
+			must(t, e.pveAPI("PUT", "/access/users/bob@authentik", url.Values{"groups": {"ops"}, "append": {"1"}}), 200)
+			u = e.pveAPI("GET", "/access/users/bob@authentik", nil)
+			if gs := u.body["data"].(map[string]any)["groups"].([]any); len(gs) != 2 {
+				t.Fatalf("append=1 lost a group: %s", u.raw)
+			}
+		})
+	}
+}
+
+// username-claim email: the user id is "<email>@<realm>", with an '@' in
+// the user part (pve-docs' Google example), whatever the subject mode.
+func TestOIDCUsernameClaimEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "2026.8.3", "9.2.0", true, "hashed_user_id")
+	e.createRealm("email")
+	r := e.login("alice")
+	must(t, r, 200)
+	if u := r.body["data"].(map[string]any)["username"]; u != "alice@example.com@authentik" {
+		t.Fatalf("username %v", u)
+	}
+}
+
+// Groups mapping on 9.x with groups-autocreate and groups-overwrite:
+// "<group>-<realm>" is created, a name PVE cannot use ("Team Blue") is
+// skipped with a warning, and overwrite drops the manual "admin" group.
+func TestOIDCGroupsClaimAutocreateOverwrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "2026.8.3", "9.2.0", true, "user_email")
+	users := e.akAPI("GET", "/core/users/?username=alice", nil)
+	must(t, users, 200)
+	alicePK := users.body["results"].([]any)[0].(map[string]any)["pk"]
+	for _, name := range []string{"pve-admins", "Team Blue"} {
+		g := e.akAPI("POST", "/core/groups/", map[string]any{"name": name})
+		must(t, g, 201)
+		must(t, e.akAPI("POST", "/core/groups/"+g.body["pk"].(string)+"/add_user/", map[string]any{"pk": alicePK}), 204)
+	}
+	e.createRealm("subject", "groups-claim", "groups", "groups-autocreate", "1", "groups-overwrite", "1")
+	must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"admin"}}), 200)
+	must(t, e.pveAPI("POST", "/access/users", url.Values{"userid": {"alice@example.com@authentik"}, "groups": {"admin"}}), 200)
+	must(t, e.login("alice"), 200)
+	u := e.pveAPI("GET", "/access/users/alice@example.com@authentik", nil)
+	must(t, u, 200)
+	if gs := u.body["data"].(map[string]any)["groups"].([]any); len(gs) != 1 || gs[0] != "pve-admins-authentik" {
+		t.Fatalf("groups %s", u.raw)
+	}
+	g := e.pveAPI("GET", "/access/groups/pve-admins-authentik", nil)
+	must(t, g, 200)
+	log := strings.Join(e.pve.Log(), "\n")
+	if !strings.Contains(log, "openid group 'Team Blue' contains invalid characters") ||
+		!strings.Contains(log, "groups created automatically from openid claim: pve-admins-authentik") {
+		t.Fatalf("log %s", log)
+	}
+}
+
+// akAtLeast compares an authentik version "YYYY.M.P" with year.minor.
+func akAtLeast(v string, year, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	y, _ := strconv.Atoi(parts[0])
+	m := 0
+	if len(parts) > 1 {
+		m, _ = strconv.Atoi(parts[1])
+	}
+	return y > year || y == year && m >= minor
 }
