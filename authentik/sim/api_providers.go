@@ -39,7 +39,10 @@ func (v version) grantTypeChoices() []string {
 // setting is omitted"; CowDogMoo/Walls-of-Excellence PR #1828; several
 // operator notes quoting "Invalid grant_type for provider"). Only the
 // migration of existing providers (PR goauthentik/authentik#20363) and the
-// admin UI select all grant types.
+// admin UI select all grant types. ASSUMPTION: a comment in the Terraform
+// provider (resource_provider_oauth2.go, 2026) says the server "otherwise
+// derives the value from the provider configuration"; that may describe a
+// release after 2026.8, which the simulator does not model.
 func (v version) defaultGrantTypes() []string { return []string{} }
 
 // msgListEmpty is DRF ListField's "empty" message. An empty grant_types
