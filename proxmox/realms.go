@@ -288,6 +288,9 @@ func (c *Client) CreateRealm(ctx context.Context, r RealmCreate) error {
 	putBool(p, "groups-autocreate", r.GroupsAutocreate)
 	putBool(p, "groups-overwrite", r.GroupsOverwrite)
 	putBool(p, "query-userinfo", r.QueryUserinfo)
+	if err := checkOneLine(p); err != nil {
+		return err
+	}
 	if err := c.checkSupported(ctx, keys(p)); err != nil {
 		return err
 	}
@@ -353,6 +356,9 @@ func (c *Client) UpdateRealm(ctx context.Context, realm string, u RealmUpdate) e
 	if len(p) == 0 {
 		return nil // PVE would answer "no options specified"
 	}
+	if err := checkOneLine(p); err != nil {
+		return err
+	}
 	if u.Digest != "" {
 		p.Set("digest", u.Digest)
 	}
@@ -382,4 +388,17 @@ func keys(p url.Values) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkOneLine refuses option values with a line break: every realm option
+// is one line of domains.cfg, and SectionConfig's check_value dies with
+// "property contains a line feed" (HTTP 500) for them. The error names the
+// option, never the value (client-key is a secret).
+func checkOneLine(p url.Values) error {
+	for _, k := range keys(p) {
+		if strings.ContainsAny(p.Get(k), "\r\n") {
+			return invalidf("%s must not contain a line break", k)
+		}
+	}
+	return nil
 }

@@ -34,6 +34,9 @@ func checkUserID(userid string) error {
 	return nil
 }
 
+// checkGroupID is the 9.1+ rule. PVE 8.4–9.0 (access-control 8.2.1 to
+// 9.0.4) accepted a few more characters by accident, ':' among them (bug
+// 7102); pvesso never sends those: ':' separates the fields of user.cfg.
 func checkGroupID(g string) error {
 	if !groupIDRE.MatchString(g) {
 		return invalidf("group id %q: only A-Z a-z 0-9 . - _ are allowed", g)
