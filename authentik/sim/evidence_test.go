@@ -717,3 +717,55 @@ func TestProfileMappingGroupsRelation(t *testing.T) {
 		}
 	}
 }
+
+// Redirect URI matching since the CVE-2024-52289 fix (authentik-api.md §5):
+// regex entries are full matches (re.fullmatch), strict entries plain
+// equality; from 2026.5 only entries of type authorization count, at
+// /authorize and at /token.
+func TestRedirectURIMatchingModes(t *testing.T) {
+	ts := startSim(t, "2026.8.3")
+	b := ts.providerBody("re", pveRedirect, ts.keyPK(SelfSignedCertName))
+	b["redirect_uris"] = []any{
+		map[string]any{"matching_mode": "regex", "url": `https://pve[0-9]\.example:8006`},
+		map[string]any{"matching_mode": "strict", "url": "https://strict.example:8006"},
+		map[string]any{"matching_mode": "strict", "url": "https://bye.example", "redirect_uri_type": "logout"},
+	}
+	p := ts.api("POST", "/providers/oauth2/", b)
+	ts.mustStatus(p, 201)
+	ts.mustStatus(ts.api("POST", "/core/applications/", map[string]any{"name": "RE", "slug": "re", "provider": p.obj()["pk"]}), 201)
+	authorize := func(redirect string) *http.Response {
+		ts.s.LoginHook("alice")
+		resp, err := ts.client.Get(ts.s.URL() + "/application/o/authorize/?" + url.Values{"client_id": {p.obj()["client_id"].(string)},
+			"redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for redirect, want := range map[string]int{
+		"https://pve1.example:8006":       302,
+		"https://pve7.example:8006":       302,
+		"https://pve1.example:8006/extra": 400, // full match, not search
+		"https://pveX.example:8006":       400,
+		"https://strict.example:8006":     302,
+		"https://strict.example:8006/":    400,
+		"https://bye.example":             400, // logout entries do not count
+	} {
+		if got := authorize(redirect).StatusCode; got != want {
+			t.Errorf("authorize %s: %d, want %d", redirect, got, want)
+		}
+	}
+	loc, _ := url.Parse(authorize("https://pve3.example:8006").Header.Get("Location"))
+	code := loc.Query().Get("code")
+	status, body := exchangeRaw(t, ts, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://bye.example"},
+		"client_id": {p.obj()["client_id"].(string)}, "client_secret": {p.obj()["client_secret"].(string)}})
+	if status != 400 || body["error"] != "invalid_client" {
+		t.Errorf("token with a logout redirect URI: %d %v, want invalid_client", status, body)
+	}
+	status, body = exchangeRaw(t, ts, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://pve3.example:8006"},
+		"client_id": {p.obj()["client_id"].(string)}, "client_secret": {p.obj()["client_secret"].(string)}})
+	if status != 200 || body["id_token"] == nil {
+		t.Errorf("token with the regex-matched redirect URI: %d %v", status, body)
+	}
+}
