@@ -64,6 +64,38 @@
 // the real reason in Log(). GET / serves a minimal login page that does
 // what the PVE GUI does with location.origin as redirect URL.
 //
+// # Where the simulator and the reference notes differ
+//
+// Checked against the sources the notes cite; where the source is clear the
+// simulator follows it, otherwise the notes:
+//
+//   - 401 reason phrases. proxmox-api.md §1/§2.3 words the reason of a bad
+//     ticket or token as "Authentication failed!". pve-manager's
+//     PVE/HTTPServer.pm auth_handler dies with "No ticket", or with what
+//     PVE::AccessControl::verify_ticket / verify_token / check_user_enabled /
+//     verify_csrf_prevention_token die with ("permission denied - invalid PVE
+//     ticket", "invalid token value!", "no such token 'x' for user 'u@r'",
+//     "user 'u@r' is disabled", "Permission denied - invalid csrf token"),
+//     and pve-http-server's AnyEvent.pm puts that text on the status line
+//     (HTTP::Response->new(HTTP_UNAUTHORIZED, $err)); the simulator does the
+//     same. Clients must treat every 401 alike.
+//   - 401 bodies. libpve-http-server-perl 5.2.0 (PVE 8.4) "add[s the] error
+//     message directly into the HTTP body if it's empty"; the form of that
+//     body is not in the evidence. ASSUMPTION: answers of the
+//     authentication stage keep an empty body on every version.
+//   - GET /access/domains/{realm} returns client-key (proxmox-api.md §4, by
+//     code reading of Domains.pm `read`, which returns the stored section).
+//   - POST /access/users does not check that the user's realm exists
+//     (proxmox-api.md §5; User.pm create_user only verifies the user id).
+//   - Group names: 8.4.x–9.0.x accept '(', '?', '^', ':' and ')' too
+//     (bug 7102, see features.groupNameLeak), for pve-groupid parameters and
+//     for the entries of an OpenID groups claim.
+//   - ID-token algorithms: authentik-proxmox-guide.md §2 says RS256 only for
+//     every version; proxmox-openid-realm.md §4 (openidconnect commit a52ef56,
+//     2.5.0, and 4.x) says the discovery document's list. The simulator
+//     follows the latter for PVE 9 (openidconnect 4) and keeps RS256 only for
+//     PVE 8 (the crate minor there is unverified).
+//
 // Test hooks: Kit (request log, latency, faults), Realms/Groups/Users/ACL
 // snapshots, Log, PendingOpenIDStates, CreateToken, RootToken,
 // SetUserPassword, SetTOTP, TOTPCode, Endpoints.

@@ -361,6 +361,8 @@ func (n *node) doLogin(ctx context.Context, code, stateStr, redirect string) (ma
 		Realm *string `json:"realm"`
 	}
 	if err := json.Unmarshal([]byte(stateStr), &pub); err != nil || pub.CSRF == nil || pub.Realm == nil {
+		// ASSUMPTION: the real text is serde_json's parse error
+		// (auth_state.rs verify_public_auth_state); only the log shows it.
 		return nil, oerr("unable to parse openid auth state")
 	}
 	n.mu.Lock()

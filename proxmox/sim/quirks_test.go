@@ -237,3 +237,20 @@ func TestOpenIDSignatureAlgorithmsPerVersion(t *testing.T) {
 		})
 	}
 }
+
+// The whitelisted calls (GET /access/domains, POST /access/ticket,
+// /access/openid/*) run no authentication at all: bad credentials sent
+// along do not matter (pve-manager HTTPServer.pm auth_handler).
+func TestWhitelistedCallsIgnoreCredentials(t *testing.T) {
+	t.Parallel()
+	p := startPVE(t, pvesim.Options{})
+	for _, a := range []auth{noAuth, token("root@pam!nope=x"), ticket("PVE:root@pam:00000000::Zm9v", "")} {
+		if l := p.ok(p.do("GET", "/access/domains", nil, a)).dataList(); len(l) != 2 {
+			t.Fatalf("domains %v", l)
+		}
+		p.want(p.do("POST", "/access/openid/auth-url", vals("realm", "nope", "redirect-url", "https://127.0.0.1:8006"), a),
+			500, "authentication domain 'nope' does not exist")
+	}
+	// the same bad credentials fail everywhere else
+	p.want(p.do("GET", "/access/domains/pam", nil, token("root@pam!nope=x")), 401, "no such token 'nope' for user 'root@pam'")
+}
