@@ -502,7 +502,11 @@ func (m *Model) header(w int) string {
 	st := m.c.st
 	left := st.Title.Render("pvesso")
 	name := m.cur.String()
-	if n := m.cur.stepNumber(); n > 0 {
+	if t, ok := m.screen().(interface{ title() string }); ok {
+		name = t.title()
+	}
+	_, rerun := m.screens[scrMenu]
+	if n := m.cur.stepNumber(); n > 0 && !rerun {
 		name = fmt.Sprintf("%d/7 %s", n, name)
 	}
 	left += st.Header.Render(" · " + name)

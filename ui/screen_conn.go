@@ -93,9 +93,9 @@ func (s *connScreen) complete() bool {
 
 func (s *connScreen) title() string {
 	if s.side == sideProxmox {
-		return "Proxmox VE"
+		return "Proxmox connection"
 	}
-	return "Authentik"
+	return "Authentik connection"
 }
 
 func (s *connScreen) buildForm() {

@@ -318,6 +318,10 @@ func (s *doneScreen) loginView() string {
 			b.WriteString("  " + st.Warn.Render(s.opened.Note) + "\n")
 		}
 		fmt.Fprintf(&b, "  %s Waiting for the first login through the realm %q …\n", s.spin.View(), s.in.Realm)
+		if s.result != nil && len(s.result.Users) > 0 {
+			// Proxmox records no logins: only new users show one.
+			b.WriteString(st.Muted.Render("  (users pvesso just created show no login; log in as another user to see it)") + "\n")
+		}
 		b.WriteString(st.Muted.Render(fmt.Sprintf("  (pvesso asks Proxmox for new users every %s)", s.c.opts.PollInterval)) + "\n")
 		if s.c.opts.Demo != nil && s.c.opts.Demo.SimulateLogin != nil {
 			fmt.Fprintf(&b, "  %s  Simulate %s logging in (demo)\n", st.Bold.Render("s"), s.demoUser())

@@ -44,6 +44,17 @@ func (s *planScreen) init() tea.Cmd {
 
 func (s *planScreen) capturesText() bool { return false }
 
+func (s *planScreen) title() string {
+	switch s.mode {
+	case planStatus:
+		return "Status"
+	case planRemove:
+		return "Remove"
+	case planSetup:
+	}
+	return "Plan"
+}
+
 // reenter reads again: what was shown may be stale.
 func (s *planScreen) reenter() tea.Cmd { return s.init() }
 func (s *planScreen) handleBack() bool { s.gen++; return false }
