@@ -28,6 +28,9 @@ type cli struct {
 	stderr io.Writer
 	// interactive is true when stdin and stdout are terminals.
 	interactive bool
+	// lookup resolves cluster node names for --all-nodes (nil: the
+	// system resolver).
+	lookup func(ctx context.Context, host string) ([]string, error)
 }
 
 // isTerminal reports whether f is a terminal. Anything that is not an
@@ -105,11 +108,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if wizard {
 		return c.wizard(ctx, o)
 	}
-	p := newPlain(c, o)
-	if err := p.inputs().Validate(); err != nil {
+	if err := o.inputs().Validate(); err != nil {
 		return c.usageErr(err)
 	}
-	return p.run(ctx)
+	return newPlain(c, o).run(ctx)
 }
 
 func (c *cli) usageErr(err error) int {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +31,21 @@ type fixture struct {
 	secrets []string
 }
 
-func newFixture(t *testing.T) *fixture { return newFrontedFixture(t, nil) }
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOpts{}) }
 
-// newFrontedFixture puts front (a reverse proxy) before the authentik
-// simulator when it is not nil.
-func newFrontedFixture(t *testing.T, front func(http.Handler) http.Handler) *fixture {
+type fixtureOpts struct {
+	// front is a reverse proxy put before the authentik simulator.
+	front func(http.Handler) http.Handler
+	// nodes: 1 (standalone, default) or 3 (cluster pve1..pve3).
+	nodes int
+}
+
+func newFixtureWith(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
+	front := o.front
+	if o.nodes == 0 {
+		o.nodes = 1
+	}
 	ak := aksim.New(aksim.Options{})
 	var akSrv interface {
 		URL() string
@@ -54,7 +65,7 @@ func newFrontedFixture(t *testing.T, front func(http.Handler) http.Handler) *fix
 		t.Cleanup(srv.Close)
 		akSrv = srv
 	}
-	pve := pvesim.New(pvesim.Options{Nodes: 1, OIDCRoots: akSrv.CertPool()})
+	pve := pvesim.New(pvesim.Options{Nodes: o.nodes, OIDCRoots: akSrv.CertPool()})
 	if err := pve.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +219,7 @@ func TestE2ESetupRerunStatusUsersRemove(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alice: %v", err)
 	}
-	if !contains(alice.Groups, "admin") {
+	if !slices.Contains(alice.Groups, "admin") {
 		t.Errorf("alice groups %q", alice.Groups)
 	}
 	if !strings.Contains(r.stdout, "login test") {
@@ -262,7 +273,7 @@ func TestE2ESetupRerunStatusUsersRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !contains(bob.Groups, "ops") || !contains(bob.Groups, "admin") {
+	if !slices.Contains(bob.Groups, "ops") || !slices.Contains(bob.Groups, "admin") {
 		t.Errorf("bob groups %q, want ops and admin", bob.Groups)
 	}
 
@@ -287,7 +298,7 @@ func TestE2ESetupRerunStatusUsersRemove(t *testing.T) {
 		if !u.InGroup {
 			t.Errorf("%s not reported in group admin: %+v", u.UserID, u)
 		}
-		if u.UserID == "bob@example.com@authentik" && !contains(u.Groups, "ops") {
+		if u.UserID == "bob@example.com@authentik" && !slices.Contains(u.Groups, "ops") {
 			t.Errorf("bob's other group missing from users list: %+v", u)
 		}
 	}
@@ -573,7 +584,7 @@ func TestE2EIssuerProblemFailsStatus(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	f := newFrontedFixture(t, front)
+	f := newFixtureWith(t, fixtureOpts{front: front})
 	r := f.run(nil, "setup", "--yes")
 	expectCode(t, r, 1)
 	if !strings.Contains(r.stderr, "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS") {
@@ -601,5 +612,54 @@ func TestE2EIssuerProblemFailsStatus(t *testing.T) {
 	}
 	if w := f.writes(); w != 0 {
 		t.Errorf("%d writes", w)
+	}
+}
+
+// TestE2EAllNodesAndDefaultRealm: --all-nodes registers every node's
+// origin (and the names that resolve), --default-realm makes the realm the
+// login default; both are remembered, so the next plain run has nothing to
+// do.
+func TestE2EAllNodesAndDefaultRealm(t *testing.T) {
+	f := newFixtureWith(t, fixtureOpts{nodes: 3})
+	lookup := func(_ context.Context, host string) ([]string, error) {
+		if host == "pve1" || host == "pve2" {
+			return []string{"127.0.0.1"}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := runPlain(ctx, f.env, lookup, "setup", "--yes", "--all-nodes", "--default-realm")
+	f.assertNoSecret("setup --all-nodes", r.all())
+	expectCode(t, r, 0)
+	want := []string{f.pve.URL(), "https://127.0.0.1:8006", "https://pve1:8006", "https://127.0.0.2:8006", "https://pve2:8006", "https://127.0.0.3:8006"}
+	provs := f.ak.Providers()
+	if len(provs) != 1 {
+		t.Fatalf("%d providers", len(provs))
+	}
+	var got []string
+	for _, u := range provs[0].RedirectURIs {
+		got = append(got, u.URL)
+		if u.MatchingMode != "strict" {
+			t.Errorf("%s is %s", u.URL, u.MatchingMode)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("redirect URIs %v, want %v", got, want)
+	}
+	for _, u := range want[1:] {
+		if !strings.Contains(r.stdout, u) {
+			t.Errorf("the plan does not show %s:\n%s", u, r.stdout)
+		}
+	}
+	realm, err := f.pveClient().GetRealm(ctx, "authentik")
+	if err != nil || !realm.Default {
+		t.Errorf("--default-realm: %+v %v", realm, err)
+	}
+	f.resetLogs()
+	r = runPlain(ctx, f.env, lookup, "setup", "--yes")
+	expectCode(t, r, 0)
+	if w := f.writes(); w != 0 || !strings.Contains(r.stdout, "nothing to do") {
+		t.Errorf("rerun with the remembered --all-nodes --default-realm wrote %d:\n%s", w, r.stdout)
 	}
 }

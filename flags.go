@@ -305,12 +305,7 @@ Run "pvesso setup --help" for the flags.
 	return b.String()
 }
 
-var (
-	reRealm = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]+$`) // pve-realm (proxmox-api.md "Realm id")
-	reGroup = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)         // pve-groupid
-	reSlug  = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)          // Authentik slug (Django SlugField)
-	reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*=\S+$`)
-)
+var reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*=\S+$`)
 
 // resolve fills every option from flag > environment > config file >
 // default, reads the secrets, and validates. needCreds says whether missing
@@ -402,34 +397,6 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 		}
 	}
 
-	// Target names.
-	if !reRealm.MatchString(o.realm) || len(o.realm) > 32 {
-		return usagef("--realm %q is not a valid Proxmox realm name: 2-32 characters, a letter first, then letters, digits, '.', '_' or '-'", o.realm)
-	}
-	if o.realm == "pam" || o.realm == "pve" {
-		return usagef("--realm %q is reserved by Proxmox: choose another name", o.realm)
-	}
-	if !reGroup.MatchString(o.group) {
-		return usagef("--group %q is not a valid Proxmox group name: letters, digits, '.', '_' or '-'", o.group)
-	}
-	if strings.TrimSpace(o.role) == "" {
-		return usagef("--role must not be empty")
-	}
-	if !strings.HasPrefix(o.aclPath, "/") {
-		return usagef("--acl-path %q must start with /", o.aclPath)
-	}
-	if !reSlug.MatchString(o.appSlug) {
-		return usagef("--app-slug %q is not a valid slug: letters, digits, '-' or '_'", o.appSlug)
-	}
-	if strings.TrimSpace(o.appName) == "" {
-		return usagef("--app-name must not be empty")
-	}
-	if !contains(steps.SubjectModes, o.subjectMode) {
-		return usagef("--subject-mode %q is not one of %s", o.subjectMode, strings.Join(steps.SubjectModes, ", "))
-	}
-	if !contains(steps.UsernameClaims, o.usernameClaim) {
-		return usagef("--username-claim %q is not one of %s", o.usernameClaim, strings.Join(steps.UsernameClaims, ", "))
-	}
 	for i, r := range o.redirectURIs {
 		u, err := normalizeURL(r, "")
 		if err != nil {
@@ -437,10 +404,16 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 		}
 		o.redirectURIs[i] = u
 	}
-	for _, u := range o.users {
-		if strings.ContainsAny(u, " \t:/") {
-			return usagef("user %q is not an Authentik user name or email", u)
+	// Names and choices: the engine's own rules, with the source of a
+	// remembered value named.
+	if err := o.inputs().ValidateNames(); err != nil {
+		var ue *steps.UsageError
+		if errors.As(err, &ue) {
+			if src := o.source[strings.TrimPrefix(ue.Flag, "--")]; src != "" {
+				return usagef("%s: %s", src, ue.Detail)
+			}
 		}
+		return err
 	}
 
 	return o.readSecrets(getenv, needCreds)
@@ -506,15 +479,6 @@ func readSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("%s holds more than one line: put only the token in it", path)
 	}
 	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // remember returns the config to save after a successful setup: the

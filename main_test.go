@@ -45,6 +45,14 @@ func runCLICtx(ctx context.Context, t *testing.T, env map[string]string, args ..
 	return result{code, out.String(), errb.String()}
 }
 
+// runPlain is runCLICtx for a cli with a node-name resolver (no terminal).
+func runPlain(ctx context.Context, env map[string]string, lookup func(context.Context, string) ([]string, error), args ...string) result {
+	var out, errb bytes.Buffer
+	c := &cli{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, lookup: lookup}
+	code := c.run(ctx, args)
+	return result{code, out.String(), errb.String()}
+}
+
 func TestVersionCommand(t *testing.T) {
 	r := runCLI(t, nil, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "pvesso ") {
@@ -409,6 +417,14 @@ func TestPrecedence(t *testing.T) {
 	err := o.resolve(getenv, bad, true)
 	if err == nil || !strings.Contains(err.Error(), "--proxmox-url") || !strings.Contains(err.Error(), "/x/pvesso/config.json") {
 		t.Errorf("bad remembered URL: %v", err)
+	}
+	bad = cfg
+	bad.Realm = "pve"
+	o = mustParse(t, "status")
+	o.configPath = "/x/pvesso/config.json"
+	err = o.resolve(getenv, bad, true)
+	if err == nil || !strings.Contains(err.Error(), "--realm") || !strings.Contains(err.Error(), "/x/pvesso/config.json") || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("bad remembered realm: %v", err)
 	}
 }
 

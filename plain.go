@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,8 +132,7 @@ func (p *plain) usage(err error) int {
 }
 
 // inputs maps the options onto the engine's inputs.
-func (p *plain) inputs() steps.Inputs {
-	o := p.o
+func (o *options) inputs() steps.Inputs {
 	in := steps.DefaultInputs()
 	in.AuthentikURL, in.ProxmoxURL = o.authentikURL, o.proxmoxURL
 	in.Realm, in.Group, in.Role, in.ACLPath = o.realm, o.group, o.role, o.aclPath
@@ -161,7 +161,11 @@ func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
 		return nil, p.fail(ctx, "connect", err)
 	}
 	p.clients = clients
-	return steps.New(clients, p.inputs()), exitOK
+	var opts []steps.Option
+	if p.c.lookup != nil {
+		opts = append(opts, steps.WithResolver(p.c.lookup))
+	}
+	return steps.New(clients, p.o.inputs(), opts...), exitOK
 }
 
 // preflight runs the setup's checks and prints them; false means stop
@@ -420,7 +424,7 @@ func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
 	members := 0
 	for _, u := range users {
 		g := groups[u]
-		in := contains(g, p.o.group)
+		in := slices.Contains(g, p.o.group)
 		if in {
 			members++
 		}

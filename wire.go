@@ -12,9 +12,8 @@ import (
 // wizard runs the interactive setup (TUI) with everything the flags,
 // environment and config file already say prefilled.
 func (c *cli) wizard(ctx context.Context, o *options) int {
-	p := newPlain(c, o)
 	err := ui.Run(ctx, ui.Options{
-		Inputs:    p.inputs(),
+		Inputs:    o.inputs(),
 		Conn:      o.conn(),
 		NoBrowser: o.noBrowser,
 		Input:     c.stdin,

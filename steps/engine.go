@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -185,7 +186,7 @@ func preflightError(r *Report) error {
 	var details, fixes []string
 	for _, c := range r.Failed() {
 		details = append(details, c.Title+": "+c.Detail)
-		if c.Fix != "" && !contains(fixes, c.Fix) {
+		if c.Fix != "" && !slices.Contains(fixes, c.Fix) {
 			fixes = append(fixes, c.Fix)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -27,15 +28,6 @@ var UsernameClaims = []string{"subject", "username", "email"}
 
 // reserved application slugs since 2025.10 (authentik-api.md §6).
 var reservedSlugs = map[string]bool{"authorize": true, "token": true, "device": true, "userinfo": true, "introspect": true, "revoke": true}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // WithDefaults fills empty fields from DefaultInputs (ProviderName from
 // AppName).
@@ -61,7 +53,6 @@ func (in Inputs) WithDefaults() Inputs {
 // Validate checks the inputs without any network access. The error is a
 // *UsageError naming the flag.
 func (in Inputs) Validate() error {
-	in = in.WithDefaults()
 	if _, err := Origin(in.ProxmoxURL); err != nil {
 		return &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
 	}
@@ -70,6 +61,15 @@ func (in Inputs) Validate() error {
 			return &UsageError{Flag: "--authentik-url / AUTHENTIK_URL", Detail: err.Error()}
 		}
 	}
+	return in.ValidateNames()
+}
+
+// ValidateNames is Validate without the URLs: the names and choices (realm,
+// group, role, ACL path, slug, subject mode, username claim, redirect URIs,
+// users). Empty fields take the defaults. The error is a *UsageError whose
+// Flag is the one flag to fix ("--realm").
+func (in Inputs) ValidateNames() error {
+	in = in.WithDefaults()
 	if !realmRe.MatchString(in.Realm) || len(in.Realm) > 32 {
 		return &UsageError{Flag: "--realm", Detail: fmt.Sprintf("%q is not a valid realm id (a letter, then letters, digits, '.', '_' or '-'; 2-32 characters)", in.Realm)}
 	}
@@ -91,10 +91,10 @@ func (in Inputs) Validate() error {
 	if strings.TrimSpace(in.AppName) == "" {
 		return &UsageError{Flag: "--app-name", Detail: "must not be empty"}
 	}
-	if !contains(SubjectModes, in.SubjectMode) {
+	if !slices.Contains(SubjectModes, in.SubjectMode) {
 		return &UsageError{Flag: "--subject-mode", Detail: fmt.Sprintf("%q is not one of %s", in.SubjectMode, strings.Join(SubjectModes, ", "))}
 	}
-	if !contains(UsernameClaims, in.UsernameClaim) {
+	if !slices.Contains(UsernameClaims, in.UsernameClaim) {
 		return &UsageError{Flag: "--username-claim", Detail: fmt.Sprintf("%q is not one of %s", in.UsernameClaim, strings.Join(UsernameClaims, ", "))}
 	}
 	for _, u := range in.RedirectURIs {

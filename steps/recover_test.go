@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pvesso/pvesso/authentik"
-	aksim "github.com/pvesso/pvesso/authentik/sim"
 	"github.com/pvesso/pvesso/internal/simkit"
 	"github.com/pvesso/pvesso/proxmox"
 	"github.com/pvesso/pvesso/steps"
@@ -543,7 +542,6 @@ func TestRemoveOnlyWhatPvessoManages(t *testing.T) {
 	if err != nil || p2.HasChanges() {
 		t.Errorf("second remove plan: %v\n%s", err, p2)
 	}
-	_ = aksim.SelfSignedCertName
 }
 
 // TestPlanUsersNeedsOnlyWhatUsersAddNeeds: a check only setup needs (here:

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -399,10 +398,6 @@ func TestPlanJSON(t *testing.T) {
 		t.Errorf("json: %s", b)
 	}
 }
-
-var _ = http.MethodGet
-var _ = simkit.FaultStatus
-var _ = time.Second
 
 func TestGenerateKeyWhenNoneQualifies(t *testing.T) {
 	e := newEnv(t, envOpts{})

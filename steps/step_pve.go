@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -224,7 +225,7 @@ func (usersStep) Plan(s *State) []Item {
 			if f.Email != "" {
 				it.Changes = append(it.Changes, Change{Field: "email", New: f.Email})
 			}
-		case contains(f.Groups, s.In.Group):
+		case slices.Contains(f.Groups, s.In.Group):
 			it.Action = ActionNone
 		default:
 			it.Action = ActionUpdate

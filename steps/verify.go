@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -163,7 +164,7 @@ func verifyDiscovery(d *discovery, wantIssuer, keyFingerprint string) []string {
 		problems = append(problems, fmt.Sprintf("the discovery document states the issuer %q, not %q", d.Issuer, wantIssuer))
 		return problems
 	}
-	if !contains(d.Algs, "RS256") {
+	if !slices.Contains(d.Algs, "RS256") {
 		problems = append(problems, fmt.Sprintf("id_token_signing_alg_values_supported is %v, but Proxmox verifies RS256 only", d.Algs))
 	}
 	if d.JWKSRead {
