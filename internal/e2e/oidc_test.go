@@ -510,3 +510,22 @@ func akAtLeast(v string, year, minor int) bool {
 	}
 	return y > year || y == year && m >= minor
 }
+
+// An encryption key on the authentik provider makes authentik send the ID
+// token as a JWE; PVE cannot parse it, so every login fails at the token
+// step (authentik-proxmox-guide.md §4, proxmox-openid-realm.md §4 and §7).
+func TestOIDCEncryptedIDTokenFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "2025.8.1", "8.4.14", true, "user_email")
+	e.createRealm("subject")
+	must(t, e.login("alice"), 200)
+	p := e.akFirst("/providers/oauth2/?client_id=" + url.QueryEscape(e.clientID))
+	key := e.akFirst("/crypto/certificatekeypairs/?name=" + url.QueryEscape("authentik Self-signed Certificate"))["pk"]
+	must(t, e.akAPI("PATCH", fmt.Sprintf("/providers/oauth2/%v/", p["pk"]), map[string]any{"encryption_key": key}), 200)
+	r := e.login("alice")
+	must(t, r, 401)
+	logs := e.pve.Log()
+	if last := logs[len(logs)-1]; !strings.Contains(last, "msg=Failed to contact token endpoint: Failed to parse server response") {
+		t.Fatalf("log %q", last)
+	}
+}

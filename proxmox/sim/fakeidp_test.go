@@ -54,6 +54,7 @@ type fakeIdP struct {
 	expIn           time.Duration
 	tokenError      string
 	noIDToken       bool
+	rawIDToken      string // sent instead of a signed ID token
 	// observations
 	codes         map[string]authReq
 	tokenCalls    int
@@ -210,6 +211,9 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	resp := map[string]any{"access_token": "at-" + r.PostForm.Get("code"), "token_type": "Bearer", "expires_in": 300}
 	if !f.noIDToken {
 		resp["id_token"] = f.sign(req.nonce)
+	}
+	if f.rawIDToken != "" {
+		resp["id_token"] = f.rawIDToken
 	}
 	writeJSON(w, 200, resp)
 }

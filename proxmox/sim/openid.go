@@ -436,6 +436,14 @@ func (n *node) doLogin(ctx context.Context, code, stateStr, redirect string) (ma
 		return nil, oerr("Server did not return an ID token")
 	}
 
+	if !compactJWT(rawID) {
+		// openidconnect deserialises the id_token while parsing the token
+		// response (JsonWebToken: header.payload.signature, both JSON): an
+		// encrypted 5-part JWE — authentik with an encryption key — or any
+		// other shape fails the whole response (proxmox-openid-realm.md §4,
+		// "JWE not supported"; authentik-proxmox-guide.md §4).
+		return nil, oerr("Failed to contact token endpoint: Failed to parse server response")
+	}
 	claims, err := s.verifyIDToken(ctx, md, cfg, rawID, priv.nonce)
 	if err != nil {
 		return nil, oerr("Failed to verify ID token: %s", err.Error())
@@ -570,6 +578,28 @@ func (s *Server) mapGroups(cfg *realmConfig, realmID, username string, claims ma
 		sort.Strings(names)
 		s.syslogLocked("openid user '%s' added to groups: %s", username, strings.Join(names, ", "))
 	}
+}
+
+// compactJWT reports whether raw has the JWS compact form a JsonWebToken
+// deserialises from: three base64url parts, the first two JSON objects.
+func compactJWT(raw string) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.DecodeString(p)
+		if err != nil {
+			return false
+		}
+		if i < 2 {
+			var obj map[string]any
+			if json.Unmarshal(b, &obj) != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func claimString(v any) string {

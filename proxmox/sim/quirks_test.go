@@ -254,3 +254,23 @@ func TestWhitelistedCallsIgnoreCredentials(t *testing.T) {
 	// the same bad credentials fail everywhere else
 	p.want(p.do("GET", "/access/domains/pam", nil, token("root@pam!nope=x")), 401, "no such token 'nope' for user 'root@pam'")
 }
+
+// An ID token that is not a compact JWS (an encrypted 5-part JWE, as
+// authentik sends with an encryption key) breaks the parsing of the whole
+// token response in openidconnect: the login fails at the token step.
+func TestOpenIDEncryptedIDTokenFailsTokenResponse(t *testing.T) {
+	t.Parallel()
+	e := newOIDC(t, pvesim.Options{Version: "9.2.0"}, "autocreate", "1")
+	for _, raw := range []string{
+		"eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0.a2V5.aXY.Y2lwaGVy.dGFn", // JWE: 5 parts
+		"not-a-jwt",
+		"e30.bm90IGpzb24.c2ln", // payload is not JSON
+	} {
+		e.idp.set(func(f *fakeIdP) { f.rawIDToken = raw })
+		e.wantLoginFailure(e.flow(), "Failed to contact token endpoint: Failed to parse server response")
+	}
+	// a well-formed token with a bad signature gets through parsing and
+	// fails verification instead
+	e.idp.set(func(f *fakeIdP) { f.rawIDToken = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln" })
+	e.wantLoginFailure(e.flow(), "Failed to verify ID token: Signature verification failed")
+}
