@@ -552,6 +552,7 @@ func TestE2EEveryReadOnce(t *testing.T) {
 		{[]string{"setup", "--plan"}, 0, nil},
 		{[]string{"users", "add", "bob", "--plan"}, 0, append(setupOnly, "/api2/json/access/acl")},
 		{[]string{"remove", "--plan"}, 0, setupOnly},
+		{[]string{"users", "list"}, 0, append(setupOnly, "/api/v3/", "/api2/json/access/acl")},
 	} {
 		f.resetLogs()
 		expectCode(t, f.run(nil, c.args...), c.code)

@@ -21,11 +21,10 @@ import (
 // readable diff, or one JSON document with --json (progress then goes to
 // stderr so stdout stays parseable).
 type plain struct {
-	c       *cli
-	o       *options
-	log     io.Writer // progress lines
-	out     jsonReport
-	clients *steps.Clients
+	c   *cli
+	o   *options
+	log io.Writer // progress lines
+	out jsonReport
 	// applying is set once writes may have happened.
 	applying bool
 	// connect builds the clients (steps.Connect; tests may replace it).
@@ -160,7 +159,6 @@ func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
 	if err != nil {
 		return nil, p.fail(ctx, "connect", err)
 	}
-	p.clients = clients
 	var opts []steps.Option
 	if p.c.lookup != nil {
 		opts = append(opts, steps.WithResolver(p.c.lookup))
@@ -398,19 +396,11 @@ func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 }
 
 func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
-	users, err := eng.RealmUsers(ctx)
+	users, err := eng.RealmUserGroups(ctx)
 	if err != nil {
 		return p.fail(ctx, "users", err)
 	}
-	groups := map[string][]string{}
-	if all, err := p.clients.Proxmox.ListUsers(ctx); err == nil {
-		for _, u := range all {
-			groups[u.UserID] = u.Groups
-		}
-	} else {
-		return p.fail(ctx, "users", err)
-	}
-	p.out.Users = append([]string{}, users...)
+	p.out.Users = []string{}
 	p.out.RealmUsers = []jsonRealmUser{}
 	w := p.logOrOut()
 	if len(users) == 0 {
@@ -419,21 +409,21 @@ func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
 	}
 	width := 0
 	for _, u := range users {
-		width = max(width, len(u))
+		width = max(width, len(u.UserID))
 	}
 	members := 0
 	for _, u := range users {
-		g := groups[u]
-		in := slices.Contains(g, p.o.group)
+		in := slices.Contains(u.Groups, p.o.group)
 		if in {
 			members++
 		}
-		p.out.RealmUsers = append(p.out.RealmUsers, jsonRealmUser{UserID: u, Groups: append([]string{}, g...), InGroup: in})
-		list := strings.Join(g, ",")
+		p.out.Users = append(p.out.Users, u.UserID)
+		p.out.RealmUsers = append(p.out.RealmUsers, jsonRealmUser{UserID: u.UserID, Groups: u.Groups, InGroup: in})
+		list := strings.Join(u.Groups, ",")
 		if list == "" {
 			list = "-"
 		}
-		fmt.Fprintf(w, "%-*s  %s\n", width, u, list)
+		fmt.Fprintf(w, "%-*s  %s\n", width, u.UserID, list)
 	}
 	fmt.Fprintf(w, "%d user(s) in realm %q, %d in group %q\n", len(users), p.o.realm, members, p.o.group)
 	return exitOK

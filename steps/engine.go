@@ -438,8 +438,15 @@ func (providerLookup) Plan(*State) []Item                                { retur
 func (providerLookup) Apply(context.Context, *State, ApplyOptions) error { return nil }
 func (providerLookup) Pending(*State) bool                               { return false }
 
-// RealmUsers lists the Proxmox users of the realm, sorted.
-func (e *Engine) RealmUsers(ctx context.Context) ([]string, error) {
+// RealmUser is a Proxmox user of the realm and its groups.
+type RealmUser struct {
+	UserID string   `json:"userid"`
+	Groups []string `json:"groups"`
+}
+
+// RealmUserGroups lists the Proxmox users of the realm with their groups,
+// sorted by userid (one read).
+func (e *Engine) RealmUserGroups(ctx context.Context) ([]RealmUser, error) {
 	if err := e.c.Proxmox.Login(ctx); err != nil {
 		return nil, err
 	}
@@ -447,13 +454,26 @@ func (e *Engine) RealmUsers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []RealmUser
 	for _, u := range us {
 		if strings.HasSuffix(u.UserID, "@"+e.in.Realm) {
-			out = append(out, u.UserID)
+			out = append(out, RealmUser{UserID: u.UserID, Groups: append([]string{}, u.Groups...)})
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
+	return out, nil
+}
+
+// RealmUsers lists the Proxmox users of the realm, sorted.
+func (e *Engine) RealmUsers(ctx context.Context) ([]string, error) {
+	us, err := e.RealmUserGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.UserID
+	}
 	return out, nil
 }
 
