@@ -85,6 +85,10 @@
 //     authentication stage keep an empty body on every version.
 //   - GET /access/domains/{realm} returns client-key (proxmox-api.md §4, by
 //     code reading of Domains.pm `read`, which returns the stored section).
+//   - POST /access/domains with realm=pam or pve: Domains.pm checks "domain
+//     '%s' already exists" before "unable to use reserved name" (quoted in
+//     proxmox-api.md §4), and parse_config always re-adds pam and pve, so the
+//     first message is the one PVE gives.
 //   - POST /access/users does not check that the user's realm exists
 //     (proxmox-api.md §5; User.pm create_user only verifies the user id).
 //   - Group names: 8.4.x–9.0.x accept '(', '?', '^', ':' and ')' too

@@ -274,3 +274,21 @@ func TestOpenIDEncryptedIDTokenFailsTokenResponse(t *testing.T) {
 	e.idp.set(func(f *fakeIdP) { f.rawIDToken = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln" })
 	e.wantLoginFailure(e.flow(), "Failed to verify ID token: Signature verification failed")
 }
+
+// Path parameters are URI-unescaped before dispatch: "%40" and "@" name
+// the same user.
+func TestEscapedPathParameters(t *testing.T) {
+	t.Parallel()
+	p := startPVE(t, pvesim.Options{})
+	root := token(p.root)
+	p.ok(p.do("POST", "/access/users", vals("userid", "alice@example.com@authentik"), root))
+	for _, path := range []string{"/access/users/alice%40example.com%40authentik", "/access/users/alice@example.com@authentik"} {
+		if d := p.ok(p.do("GET", path, nil, root)).dataMap(); d["enable"] != float64(1) {
+			t.Fatalf("%s: %v", path, d)
+		}
+	}
+	p.ok(p.do("PUT", "/access/users/alice%40example.com%40authentik", vals("comment", "escaped"), root))
+	if u := p.s.Users()[0]; u.UserID != "alice@example.com@authentik" || u.Comment != "escaped" {
+		t.Fatalf("users %+v", p.s.Users())
+	}
+}
