@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/pvesso/pvesso/internal/demo"
+	"github.com/pvesso/pvesso/internal/simkit"
 	"github.com/pvesso/pvesso/steps"
 	"github.com/pvesso/pvesso/ui/browser"
 )
@@ -285,4 +286,96 @@ func TestE2EBadTokenStopsBeforeOptions(t *testing.T) {
 	if d.Authentik.Kit().Writes() != 0 || d.Proxmox.Kit().Writes() != 0 {
 		t.Fatal("something was written before the checks passed")
 	}
+}
+
+// TestE2EApplyFailureAndRetry: Proxmox refuses the realm once; the apply
+// screen shows the server's message and the fix; r re-plans and finishes
+// (what was done is not done again).
+func TestE2EApplyFailureAndRetry(t *testing.T) {
+	d, ctx := startDemo(t)
+	d.Proxmox.Kit().InjectFault(simkit.Fault{Method: "POST", Path: "/api2/json/access/domains", Kind: simkit.FaultStatus,
+		Status: 500, Body: `{"data":null,"message":"simulated: cannot write /etc/pve/domains.cfg\n"}`})
+	opts := DemoOptions(d, testOptions(nil))
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "Demo:")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "preview:")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "All checks passed")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "to create")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "A step failed", "domains.cfg", "Press r to retry")
+	writes := d.Authentik.Kit().Writes()
+	tm.Send(runes("r"))
+	waitText(t, tm, "change(s) made")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Single sign-on is set up")
+	tm.Send(runes("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if !hasRealm(d, "authentik") {
+		t.Fatal("no realm after the retry")
+	}
+	// The provider and application were made in the first run: the retry
+	// did not create them again.
+	if n := len(d.Authentik.Providers()); n != 1 {
+		t.Fatalf("%d providers", n)
+	}
+	if d.Authentik.Kit().Writes() > writes+1 {
+		t.Fatalf("the retry rewrote Authentik: %d writes before, %d after", writes, d.Authentik.Kit().Writes())
+	}
+}
+
+// TestE2ERemoveAsksFirst: the rerun menu's Remove shows what would be
+// deleted and needs y before enter removes it.
+func TestE2ERemoveAsksFirst(t *testing.T) {
+	d, ctx := startDemo(t)
+	c, err := steps.Connect(ctx, d.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := steps.New(c, d.Inputs)
+	p, err := e.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(ctx, p, steps.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(ctx, DemoOptions(d, testOptions(nil)))
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "Demo:")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "setup already exists")
+	tm.Send(runes("5"))
+	waitText(t, tm, "to remove", "y / n")
+	tm.Send(keyOf(tea.KeyEnter)) // refused without consent
+	time.Sleep(100 * time.Millisecond)
+	if !hasRealm(d, "authentik") {
+		t.Fatal("removed without consent")
+	}
+	tm.Send(runes("y"))
+	waitText(t, tm, "enter removes them")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "change(s) made")
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Removed.")
+	tm.Send(keyOf(tea.KeyEnter))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if hasRealm(d, "authentik") {
+		t.Fatal("the realm is still there")
+	}
+	if n := len(d.Authentik.Providers()); n != 0 {
+		t.Fatalf("%d providers left", n)
+	}
+}
+
+func hasRealm(d *demo.Demo, realm string) bool {
+	for _, r := range d.Proxmox.Realms() {
+		if r.Realm == realm {
+			return true
+		}
+	}
+	return false
 }
