@@ -18,7 +18,8 @@ import (
 )
 
 // Commands capture values, never the model, and return exactly one
-// message. Every network call is bounded by a timeout.
+// message. Network calls are bounded by the clients' request timeouts
+// (steps.Conn.Timeout) and, where they loop or wait, by their own.
 
 const probeTimeout = 10 * time.Second
 

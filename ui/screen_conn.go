@@ -229,7 +229,8 @@ func (s *connScreen) done() tea.Cmd {
 	case sideAuthentik:
 		c.AuthentikURL, c.AuthentikPin, c.AuthentikToken = s.url, s.pin, cleanAuthentikToken(s.token)
 	}
-	return func() tea.Msg { return connDoneMsg{side: s.side, conn: c} }
+	sd := s.side
+	return func() tea.Msg { return connDoneMsg{side: sd, conn: c} }
 }
 
 func (s *connScreen) update(msg tea.Msg) tea.Cmd {

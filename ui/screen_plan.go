@@ -107,9 +107,8 @@ func (s *planScreen) update(msg tea.Msg) tea.Cmd {
 				return func() tea.Msg { return gotoApplyMsg{mode: mode, engine: e, plan: p, orig: o, allowConflicts: ok} }
 			case s.mode == planSetup && s.plan.OK() && s.err == nil:
 				// Nothing to do: go to the done screen (login test).
-				return func() tea.Msg {
-					return gotoDoneMsg{result: &steps.Result{Realm: s.in.Realm}}
-				}
+				realm := s.in.Realm
+				return func() tea.Msg { return gotoDoneMsg{result: &steps.Result{Realm: realm}} }
 			case s.mode == planStatus && s.plan != nil && s.plan.HasChanges():
 				return func() tea.Msg { return menuChoiceMsg{choice: menuRepair} }
 			}
