@@ -42,6 +42,14 @@ func TestUserIDPerModeAndClaim(t *testing.T) {
 	if _, err := UserID("user_email", "subject", "authentik", UserInfo{Username: "noemail"}); err == nil {
 		t.Error("an empty email must be refused with sub_mode user_email")
 	}
+	_, err = UserID("user_uuid", "subject", "authentik", u)
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, `uuid of "alice"`) || !strings.Contains(ce.Fix, "--subject-mode user_email") {
+		t.Errorf("user_uuid refusal: %v", err)
+	}
+	u.UUID = "0b4c5b8e-6a3d-4f27-9f0c-1d2e3f405162"
+	if got, err := UserID("user_uuid", "subject", "authentik", u); err != nil || got != u.UUID+"@authentik" {
+		t.Errorf("user_uuid with a known uuid: %q %v", got, err)
+	}
 }
 
 func TestStructuralUserIDGuard(t *testing.T) {

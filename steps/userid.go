@@ -24,7 +24,10 @@ func subject(mode string, u UserInfo) (string, error) {
 		return strconv.Itoa(u.PK), nil
 	case "user_uuid":
 		if u.UUID == "" {
-			return "", fmt.Errorf("the user's uuid is not known to pvesso, so the userid cannot be predicted with sub_mode user_uuid")
+			// authentik's User has a uuid (schema components.schemas.User),
+			// but pvesso's authentik client does not read it yet.
+			return "", fmt.Errorf("pvesso cannot read the Authentik uuid of %q yet, so it cannot predict its Proxmox userid with sub_mode user_uuid; "+
+				"such users can still log in (the realm creates them), but pvesso cannot add them to the group", u.Username)
 		}
 		return u.UUID, nil
 	case "user_username":
