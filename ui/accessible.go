@@ -227,7 +227,7 @@ func (a *accessible) askConn(s *connScreen) error {
 // options shows the defaults and lets the user change them.
 func (a *accessible) options(msg discoveredMsg) error {
 	a.section("Options")
-	o := newOptionsScreen(a.c, a.in, msg.facts, msg.akUsers)
+	o := newOptionsScreen(a.c, a.in, msg.facts, msg.akUsers, msg.keySizes)
 	in := o.inputs()
 	a.printf("Realm %s, group %s (%s on %s), subject mode %s, username claim %s\n", in.Realm, in.Group, in.Role, in.ACLPath, in.SubjectMode, in.UsernameClaim)
 	a.printf("%s\n", strings.TrimSpace(o.preview(in)))

@@ -39,3 +39,28 @@ func authentikUsers(ctx context.Context, c *steps.Clients) []steps.UserInfo {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Username < out[j].Username })
 	return out
 }
+
+// keySizes reads the size of every key pair's public key (one certificate
+// download each; the list does not carry sizes). Best-effort.
+func keySizes(ctx context.Context, c *steps.Clients) map[string]int {
+	if c == nil || c.Authentik == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	kps, err := c.Authentik.ListKeyPairs(ctx, authentik.ListKeyPairsOptions{})
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for i := range kps {
+		if i >= 20 {
+			break
+		}
+		kp := kps[i]
+		if err := c.Authentik.InspectKeyPair(ctx, &kp); err == nil && kp.KeySize > 0 {
+			out[kp.Name] = kp.KeySize
+		}
+	}
+	return out
+}

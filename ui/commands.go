@@ -133,6 +133,7 @@ func discover(ctx context.Context, gen int, conn steps.Conn, in steps.Inputs, op
 			}
 		}
 		msg.akUsers = authentikUsers(ctx, clients)
+		msg.keySizes = keySizes(ctx, clients)
 		return msg
 	}
 }

@@ -205,13 +205,15 @@ func TestGoldenDiscoverError(t *testing.T) {
 }
 
 func TestGoldenOptions(t *testing.T) {
-	m := goldenModel(t, scrOptions, func(c *common) screen { return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers()) })
+	m := goldenModel(t, scrOptions, func(c *common) screen {
+		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+	})
 	golden(t, m, false)
 }
 
 func TestGoldenOptionsKeyFocus(t *testing.T) {
 	m := goldenModel(t, scrOptions, func(c *common) screen {
-		s := newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers())
+		s := newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
 		s.subjectIdx = indexOf(steps.SubjectModes, "user_username")
 		s.focus = optKey
 		s.applyFocus()

@@ -54,6 +54,7 @@ type discoveredMsg struct {
 	status     *steps.Plan // nil when nothing exists yet
 	akUsers    []steps.UserInfo
 	realmUsers []string
+	keySizes   map[string]int // key pair name -> bits
 	err        error
 }
 

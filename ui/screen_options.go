@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -102,7 +103,7 @@ type optionsScreen struct {
 	err          string
 }
 
-func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.UserInfo) *optionsScreen {
+func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.UserInfo, sizes map[string]int) *optionsScreen {
 	s := &optionsScreen{c: c, in: in, facts: f, users: users}
 	s.realm = newTextInput(c, in.Realm, 32)
 	s.group = newTextInput(c, in.Group, 64)
@@ -118,7 +119,7 @@ func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.U
 	s.keys.single = true
 	for _, kp := range f.KeyPairs {
 		it := listItem{label: kp.Name, value: kp.Name, disabled: !kp.Eligible, reason: kp.Reason}
-		it.detail = keyDetail(kp)
+		it.detail = keyDetail(kp, sizes[kp.Name])
 		it.checked = kp.Eligible && kp.Name == chosen
 		s.keys.items = append(s.keys.items, it)
 	}
@@ -209,13 +210,16 @@ func pickSample(users []steps.UserInfo, owner string) *steps.UserInfo {
 	return nil
 }
 
-func keyDetail(kp steps.KeyPairFact) string {
+func keyDetail(kp steps.KeyPairFact, bits int) string {
 	parts := []string{}
-	if kp.KeyType != "" {
-		parts = append(parts, strings.ToUpper(kp.KeyType))
-	} else {
-		parts = append(parts, "?")
+	t := strings.ToUpper(kp.KeyType)
+	if t == "" {
+		t = "?"
 	}
+	if bits > 0 {
+		t += " " + strconv.Itoa(bits)
+	}
+	parts = append(parts, t)
 	if !kp.Expiry.IsZero() {
 		parts = append(parts, "until "+kp.Expiry.UTC().Format("2006-01-02"))
 	}

@@ -118,7 +118,9 @@ func drain(t *testing.T, m *Model, cmd tea.Cmd) {
 
 func optionsModel(t *testing.T) (*Model, *optionsScreen) {
 	t.Helper()
-	m := goldenModel(t, scrOptions, func(c *common) screen { return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers()) })
+	m := goldenModel(t, scrOptions, func(c *common) screen {
+		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+	})
 	m.history = []screenID{scrAuthentik}
 	m.screens[scrAuthentik] = newConnScreen(m.c, sideAuthentik, steps.Conn{AuthentikURL: fxAuthentik})
 	return m, m.screens[scrOptions].(*optionsScreen)
@@ -368,7 +370,9 @@ func TestApplyEventsDriveRows(t *testing.T) {
 func TestResizeKeepsEveryScreenInside(t *testing.T) {
 	screens := map[string]func(c *common) screen{
 		"welcome": func(c *common) screen { return newWelcome(c, steps.Conn{}) },
-		"options": func(c *common) screen { return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers()) },
+		"options": func(c *common) screen {
+			return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+		},
 		"plan": func(c *common) screen {
 			s := newPlanScreen(c, planSetup, nil, fxInputs())
 			s.plan = fxPlan()
