@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -51,30 +52,38 @@ func TestUnauthenticatedReasons(t *testing.T) {
 		"json":  func(reason string) string { return fmt.Sprintf(`{"data":null,"message":%q}`, reason+"\n") },
 		"other": func(string) string { return "<html>401</html>" },
 	}
-	for _, reason := range reasons {
-		for kind, body := range bodies {
-			f := newFake(t)
-			f.on("GET /version", func(w http.ResponseWriter, r *http.Request) {
-				b := body(reason)
-				conn, buf, err := w.(http.Hijacker).Hijack()
-				if err != nil {
-					panic(err)
-				}
-				defer conn.Close()
-				fmt.Fprintf(buf, "HTTP/1.1 401 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", reason, len(b), b)
-				buf.Flush()
-			})
-			_, err := f.client(tokenAuth(t)).Version(ctx(t))
+	f := newFake(t)
+	c := f.client(tokenAuth(t))
+	var mu sync.Mutex
+	var reason, kind string // the answer of the next call
+	f.on("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reason, b := reason, bodies[kind](reason)
+		mu.Unlock()
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 401 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", reason, len(b), b)
+		buf.Flush()
+	})
+	for _, rs := range reasons {
+		for k := range bodies {
+			mu.Lock()
+			reason, kind = rs, k
+			mu.Unlock()
+			_, err := c.Version(ctx(t))
 			var ae *APIError
-			if !errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrForbidden) || !errors.As(err, &ae) || ae.Reason != reason {
-				t.Errorf("%q with %s body: %v", reason, kind, err)
+			if !errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrForbidden) || !errors.As(err, &ae) || ae.Reason != rs {
+				t.Errorf("%q with %s body: %v", rs, k, err)
 				continue
 			}
-			if kind == "json" && ae.Message != reason {
-				t.Errorf("%q: message %q", reason, ae.Message)
+			if k == "json" && ae.Message != rs {
+				t.Errorf("%q: message %q", rs, ae.Message)
 			}
-			if ae.Text() != reason {
-				t.Errorf("%q with %s body: text %q", reason, kind, ae.Text())
+			if ae.Text() != rs {
+				t.Errorf("%q with %s body: text %q", rs, k, ae.Text())
 			}
 		}
 	}
