@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,47 +32,30 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOpts{}) }
 
 type fixtureOpts struct {
-	// front is a reverse proxy put before the authentik simulator.
-	front func(http.Handler) http.Handler
 	// nodes: 1 (standalone, default) or 3 (cluster pve1..pve3).
 	nodes int
 }
 
 func newFixtureWith(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
-	front := o.front
 	if o.nodes == 0 {
 		o.nodes = 1
 	}
 	ak := aksim.New(aksim.Options{})
-	var akSrv interface {
-		URL() string
-		Fingerprint() string
-		CertPool() *x509.CertPool
-	} = ak
-	if front == nil {
-		if err := ak.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(ak.Close)
-	} else {
-		srv, err := simkit.StartTLS(front(ak), "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		akSrv = srv
+	if err := ak.Start(); err != nil {
+		t.Fatal(err)
 	}
-	pve := pvesim.New(pvesim.Options{Nodes: o.nodes, OIDCRoots: akSrv.CertPool()})
+	t.Cleanup(ak.Close)
+	pve := pvesim.New(pvesim.Options{Nodes: o.nodes, OIDCRoots: ak.CertPool()})
 	if err := pve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pve.Close)
 	f := &fixture{t: t, ak: ak, pve: pve}
 	f.env = map[string]string{
-		envAuthentikURL:   akSrv.URL(),
+		envAuthentikURL:   ak.URL(),
 		envAuthentikToken: ak.AdminToken(),
-		envAuthentikPin:   akSrv.Fingerprint(),
+		envAuthentikPin:   ak.Fingerprint(),
 		envProxmoxURL:     pve.URL(),
 		envProxmoxToken:   pve.RootToken(),
 		envProxmoxPin:     pve.Fingerprint(),
@@ -579,13 +560,11 @@ func TestE2EEveryReadOnce(t *testing.T) {
 // afterwards nothing is missing or drifted, but status and setup still exit
 // 1 on the problem, without writing.
 func TestE2EIssuerProblemFailsStatus(t *testing.T) {
-	front := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.TLS = nil // TLS ends at the proxy
-			h.ServeHTTP(w, r)
-		})
+	f := newFixture(t)
+	// TLS ends at a proxy whose X-Forwarded-Proto authentik does not trust
+	if err := f.ak.SetIssuerBase(strings.Replace(f.ak.URL(), "https://", "http://", 1)); err != nil {
+		t.Fatal(err)
 	}
-	f := newFixtureWith(t, fixtureOpts{front: front})
 	r := f.run(nil, "setup", "--yes")
 	expectCode(t, r, 1)
 	if !strings.Contains(r.stderr, "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS") {

@@ -6,24 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pvesso/pvesso/steps"
 )
-
-// hostFront is a reverse proxy that forwards with the public name
-// "localhost" instead of the address pvesso uses: authentik builds the
-// issuer from the Host it sees (authentik-api.md, build_absolute_uri), so it
-// states https://localhost:<port>/application/o/<slug>/, not the predicted
-// https://127.0.0.1:<port>/... Proxmox nodes reach it under both names.
-func hostFront(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Host = strings.Replace(r.Host, "127.0.0.1:", "localhost:", 1)
-		h.ServeHTTP(w, r)
-	})
-}
 
 // slowDiscovery delays pvesso's own discovery requests, so that the
 // auth-url of the same stage reaches Proxmox before the issuer check has
@@ -56,15 +43,20 @@ func (e *env) count(method, path string) int {
 	return n
 }
 
-// TestIssuerStatedDiffersFromPredicted: the realm is written with the
-// predicted issuer, the issuer check finds the one the discovery document
-// states, corrects the realm and auth-url (which failed on the predicted
-// issuer in the same stage) is retried; the rerun keeps the stated issuer
-// and writes nothing.
+// TestIssuerStatedDiffersFromPredicted: authentik states its issuer under
+// the public name "localhost" (a reverse proxy forwarding that Host), not
+// under the address pvesso uses. The realm is written with the predicted
+// issuer, the issuer check finds the stated one and corrects the realm, and
+// auth-url (which failed on the predicted issuer in the same stage) is
+// retried; the rerun keeps the stated issuer and writes nothing.
 func TestIssuerStatedDiffersFromPredicted(t *testing.T) {
-	e := newEnv(t, envOpts{akFront: hostFront})
-	predicted := e.akURL + "/application/o/proxmox/"
-	stated := strings.Replace(predicted, "127.0.0.1:", "localhost:", 1)
+	e := newEnv(t, envOpts{})
+	predicted := e.ak.URL() + "/application/o/proxmox/"
+	public := strings.Replace(e.ak.URL(), "127.0.0.1:", "localhost:", 1)
+	stated := public + "/application/o/proxmox/"
+	if err := e.ak.SetIssuerBase(public); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	c, err := steps.Connect(ctx, e.conn)
 	if err != nil {
@@ -111,18 +103,12 @@ func TestIssuerStatedDiffersFromPredicted(t *testing.T) {
 // setup fails naming the fix, and afterwards status and a rerun report the
 // problem (not OK, exit 1 in the CLI) while writing nothing.
 func TestHTTPIssuerIsAProblem(t *testing.T) {
-	var plain atomic.Bool
-	plain.Store(true)
-	front := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if plain.Load() {
-				r.TLS = nil // TLS ends at the proxy; no X-Forwarded-Proto is trusted
-			}
-			h.ServeHTTP(w, r)
-		})
+	e := newEnv(t, envOpts{})
+	predicted := e.ak.URL() + "/application/o/proxmox/"
+	// TLS ends at a proxy whose X-Forwarded-Proto authentik does not trust
+	if err := e.ak.SetIssuerBase(strings.Replace(e.ak.URL(), "https://", "http://", 1)); err != nil {
+		t.Fatal(err)
 	}
-	e := newEnv(t, envOpts{akFront: front})
-	predicted := e.akURL + "/application/o/proxmox/"
 	_, _, err := e.setup(e.in, steps.ApplyOptions{})
 	var se *steps.StepError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS") {
@@ -153,7 +139,9 @@ func TestHTTPIssuerIsAProblem(t *testing.T) {
 		t.Errorf("wrote %d times", e.writes())
 	}
 
-	plain.Store(false) // the proxy is fixed
+	if err := e.ak.SetIssuerBase(""); err != nil { // the proxy is trusted now
+		t.Fatal(err)
+	}
 	st, err = e.engine(e.in).Status(context.Background())
 	if err != nil || !st.OK() {
 		t.Errorf("after the proxy fix: %v\n%s", err, st)

@@ -2,25 +2,21 @@ package steps_test
 
 import (
 	"context"
-	"crypto/x509"
-	"net/http"
 	"testing"
 	"time"
 
 	aksim "github.com/pvesso/pvesso/authentik/sim"
-	"github.com/pvesso/pvesso/internal/simkit"
 	pvesim "github.com/pvesso/pvesso/proxmox/sim"
 	"github.com/pvesso/pvesso/steps"
 )
 
 // env is a pair of simulators on loopback with clients that trust them.
 type env struct {
-	t     testing.TB
-	ak    *aksim.Server
-	akURL string // where pvesso reaches authentik
-	pve   *pvesim.Server
-	conn  steps.Conn
-	in    steps.Inputs
+	t    testing.TB
+	ak   *aksim.Server
+	pve  *pvesim.Server
+	conn steps.Conn
+	in   steps.Inputs
 }
 
 type envOpts struct {
@@ -29,30 +25,16 @@ type envOpts struct {
 	nodes      int
 	latency    time.Duration
 	timeout    time.Duration
-	// akFront puts a handler in front of the authentik simulator (a
-	// reverse proxy); e.akURL is then the front's address.
-	akFront func(http.Handler) http.Handler
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ak := aksim.New(aksim.Options{Version: o.akVersion, Latency: o.latency})
-	var akURL string
-	var akRoots *x509.CertPool
-	if o.akFront == nil {
-		if err := ak.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(ak.Close)
-		akURL, akRoots = ak.URL(), ak.CertPool()
-	} else {
-		srv, err := simkit.StartTLS(o.akFront(ak), "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		akURL, akRoots = srv.URL(), srv.CertPool()
+	if err := ak.Start(); err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(ak.Close)
+	akURL, akRoots := ak.URL(), ak.CertPool()
 	pve := pvesim.New(pvesim.Options{Version: o.pveVersion, Nodes: o.nodes, OIDCRoots: akRoots, Latency: o.latency})
 	if err := pve.Start(); err != nil {
 		t.Fatal(err)
@@ -62,7 +44,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	e := &env{t: t, ak: ak, pve: pve, akURL: akURL,
+	e := &env{t: t, ak: ak, pve: pve,
 		conn: steps.Conn{AuthentikURL: akURL, AuthentikToken: ak.AdminToken(), ProxmoxURL: pve.URL(), ProxmoxToken: pve.RootToken(),
 			AuthentikRoots: akRoots, ProxmoxRoots: pve.CertPool(), Timeout: timeout}}
 	in := steps.DefaultInputs()
