@@ -1178,15 +1178,37 @@ func (c *ProxmoxChecker) CheckResponse(method, path string, status int, reason s
 		if strings.TrimSpace(reason) == "" {
 			addErr(v.Errors, "_response", fmt.Sprintf("status %d without a reason phrase (PVE puts the error message there)", status))
 		}
+		// pve-http-server's Formatter/Standard.pm (prepare_response_data): an
+		// error body is {"data":null}, plus "errors" for parameter errors
+		// (raise_param_exc always has some) and, from libpve-http-server-perl
+		// 5.2.0, "message" — the full message, whose first line is the
+		// reason phrase.
+		if env != nil {
+			if d, ok := env["data"]; !ok || d != nil {
+				addErr(v.Errors, "_response", fmt.Sprintf("error response without \"data\": null (%d)", status))
+			}
+		}
+		em := map[string]any{}
 		if e, ok := env["errors"]; ok && e != nil {
-			em, ok := e.(map[string]any)
-			if !ok {
+			var isObj bool
+			em, isObj = e.(map[string]any)
+			if !isObj {
 				addErr(v.Errors, "_response", "errors is not an object")
 			}
 			for k, x := range em {
 				if _, ok := x.(string); !ok {
 					addErr(v.Errors, "_response", "errors."+k+" is not a string")
 				}
+			}
+		}
+		if status == http.StatusBadRequest && reason == "Parameter verification failed." && env != nil && len(em) == 0 {
+			addErr(v.Errors, "_response", "parameter verification failure without an errors map")
+		}
+		if m, ok := env["message"]; ok {
+			ms, isStr := m.(string)
+			first, _, _ := strings.Cut(ms, "\n")
+			if !isStr || first != reason {
+				addErr(v.Errors, "_response", fmt.Sprintf("message %v does not start with the reason phrase %q", m, reason))
 			}
 		}
 		if len(v.Errors) == 0 {

@@ -443,6 +443,37 @@ func TestProxmoxCheckResponse(t *testing.T) {
 	if err := c.CheckResponse("POST", "/access/groups", 500, "create group failed: group 'admin' already exists", []byte(`{"data":null,"message":"create group failed: group 'admin' already exists\n"}`)); err != nil {
 		t.Error(err)
 	}
+	// error bodies: data null, errors with a parameter failure, message
+	// starting with the reason phrase; an empty body (pre-5.2.0 auth
+	// failures) is fine
+	badErr := []struct {
+		status       int
+		reason, body string
+	}{
+		{500, "group 'x' does not exist", `{"data":{"groupid":"x"}}`},
+		{500, "group 'x' does not exist", `{"message":"group 'x' does not exist\n"}`},
+		{400, "Parameter verification failed.", `{"data":null}`},
+		{400, "Parameter verification failed.", `{"data":null,"errors":{}}`},
+		{500, "group 'x' does not exist", `{"data":null,"message":"something else\n"}`},
+		{403, "Permission check failed (/, Sys.Audit)", `{"data":null,"message":42}`},
+	}
+	for _, tc := range badErr {
+		if err := c.CheckResponse("GET", "/access/groups/x", tc.status, tc.reason, []byte(tc.body)); err == nil {
+			t.Errorf("%d %q %s accepted", tc.status, tc.reason, tc.body)
+		}
+	}
+	for _, tc := range []struct {
+		status       int
+		reason, body string
+	}{
+		{401, "No ticket", ``},
+		{400, "Parameter verification failed.", `{"data":null,"errors":{"groupid":"invalid format - group name 'a b' contains invalid characters\n"}}`},
+		{500, "ACL update failed: 400 Parameter verification failed.", `{"data":null,"message":"ACL update failed: 400 Parameter verification failed.\nrole: Cannot add role\n"}`},
+	} {
+		if err := c.CheckResponse("GET", "/access/groups/x", tc.status, tc.reason, []byte(tc.body)); err != nil {
+			t.Errorf("%d %q: %v", tc.status, tc.reason, err)
+		}
+	}
 }
 
 func TestProxmoxTransport(t *testing.T) {
