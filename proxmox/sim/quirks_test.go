@@ -292,3 +292,43 @@ func TestEscapedPathParameters(t *testing.T) {
 		t.Fatalf("users %+v", p.s.Users())
 	}
 }
+
+// Username formation beyond the table's common rows (proxmox-api.md §5,
+// OpenId.pm login): a claim literally named "subject"/"username" wins over
+// the compatibility fallback; the user part may hold '@' (the last '@'
+// separates the realm); 64 characters in total are fine, 65 are not.
+func TestOpenIDUsernameClaimEdges(t *testing.T) {
+	t.Parallel()
+	at64 := strings.Repeat("a", 64-len("@example.com@authentik")) + "@example.com"
+	cases := []struct {
+		name   string
+		opts   []string
+		claims map[string]any
+		want   string
+		fail   string
+	}{
+		{"claim named subject", []string{"username-claim", "subject"}, map[string]any{"subject": "custom-1"}, "custom-1@authentik", ""},
+		{"claim named username", []string{"username-claim", "username"}, map[string]any{"username": "bob", "preferred_username": "alice"}, "bob@authentik", ""},
+		{"@ in sub", nil, map[string]any{"sub": "alice@corp.example"}, "alice@corp.example@authentik", ""},
+		{"64 characters", []string{"username-claim", "email"}, map[string]any{"email": at64}, at64 + "@authentik", ""},
+		{"65 characters", []string{"username-claim", "email"}, map[string]any{"email": "b" + at64}, "",
+			"user name 'b" + at64 + "@authentik' is too long (65 > 64)"},
+		{"':' in the claim", []string{"username-claim", "preferred_username"}, map[string]any{"preferred_username": "a:b"}, "",
+			"value 'a:b@authentik' does not look like a valid user name"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newOIDC(t, pvesim.Options{}, append([]string{"autocreate", "1"}, c.opts...)...)
+			e.idp.set(func(f *fakeIdP) { f.claims = c.claims })
+			r := e.flow()
+			if c.fail != "" {
+				e.wantLoginFailure(r, c.fail)
+				return
+			}
+			if d := e.ok(r).dataMap(); d["username"] != c.want {
+				t.Fatalf("username %v, want %s", d["username"], c.want)
+			}
+		})
+	}
+}
