@@ -235,8 +235,9 @@ func buildPlan(s *State, steps []step) *Plan {
 }
 
 // Status is a read-only plan of what is missing or drifted: a fresh read,
-// or the checks of an immediately preceding Preflight. HasChanges on the
-// result means the setup is not complete.
+// or the checks of an immediately preceding Preflight. The setup is in
+// place when the plan is OK(): no changes (missing or drifted objects) and
+// no Problems (what no change fixes, such as an http:// issuer).
 func (e *Engine) Status(ctx context.Context) (*Plan, error) { return e.Plan(ctx) }
 
 func (e *Engine) emitter(o ApplyOptions) func(Event) {

@@ -147,3 +147,42 @@ func TestHTTPIssuerIsAProblem(t *testing.T) {
 		t.Errorf("after the proxy fix: %v\n%s", err, st)
 	}
 }
+
+// TestNodeThatDoesNotTrustTheIssuer: everything is written, but Proxmox
+// itself cannot fetch the discovery document (authentik's CA is not in the
+// node's trust store): the login-test step fails naming the fix, and once
+// the node trusts the CA the next run only repeats auth-url.
+func TestNodeThatDoesNotTrustTheIssuer(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.pve.SetOIDCRoots(nil)
+	var failed []steps.Event
+	_, r, err := e.setup(e.in, steps.ApplyOptions{OnEvent: func(ev steps.Event) {
+		if ev.Phase == steps.PhaseFail {
+			failed = append(failed, ev)
+		}
+	}})
+	var ce *steps.CheckError
+	if !errors.As(err, &ce) || ce.Step != steps.StepLoginTest || !strings.Contains(ce.Fix, "update-ca-certificates") {
+		t.Fatalf("want the login test to fail naming the CA fix, got %v", err)
+	}
+	if len(failed) != 1 || failed[0].Step != steps.StepLoginTest || r.AuthURL != "" {
+		t.Errorf("failed events %+v, auth url %q", failed, r.AuthURL)
+	}
+	assertFullState(t, e, e.in, []string{e.pve.URL()}, nil)
+
+	e.pve.SetOIDCRoots(e.ak.CertPool())
+	e.resetLogs()
+	p, r, err := e.setup(e.in, steps.ApplyOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p)
+	}
+	// nothing is missing, so the rerun has nothing to write and sends no
+	// auth-url; the login link is asked for separately
+	if !p.OK() || e.writes() != 0 || r.AuthURL != "" {
+		t.Errorf("rerun: writes %d, auth url %q\n%s", e.writes(), r.AuthURL, p)
+	}
+	u, err := e.engine(e.in).LoginURL(context.Background())
+	if err != nil || !strings.Contains(u, "/application/o/authorize/") {
+		t.Errorf("login url %q: %v", u, err)
+	}
+}
