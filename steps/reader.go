@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/pvesso/pvesso/authentik"
 	"github.com/pvesso/pvesso/proxmox"
@@ -33,7 +32,6 @@ type reader struct {
 	pve    ProxmoxAPI
 	akHTTP *http.Client
 	in     Inputs
-	reads  atomic.Int64
 
 	akVersion memo[*authentik.VersionInfo]
 	me        memo[*authentik.User]
@@ -66,20 +64,18 @@ func newReader(c *Clients, in Inputs) *reader {
 		akUsers: map[string]*memo[[]authentik.User]{}, perms: map[string]*memo[proxmox.Permissions]{}}
 }
 
-func (r *reader) count() { r.reads.Add(1) }
-
 // AuthentikVersion detects the server version first: every
 // version-dependent read waits for it, so the client never detects it twice.
 func (r *reader) AuthentikVersion(ctx context.Context) (*authentik.VersionInfo, error) {
-	return r.akVersion.get(func() (*authentik.VersionInfo, error) { r.count(); return r.ak.ServerVersion(ctx) })
+	return r.akVersion.get(func() (*authentik.VersionInfo, error) { return r.ak.ServerVersion(ctx) })
 }
 
 func (r *reader) Me(ctx context.Context) (*authentik.User, error) {
-	return r.me.get(func() (*authentik.User, error) { r.count(); return r.ak.Me(ctx) })
+	return r.me.get(func() (*authentik.User, error) { return r.ak.Me(ctx) })
 }
 
 func (r *reader) AuthzFlow(ctx context.Context) (*authentik.Flow, error) {
-	return r.authzFlow.get(func() (*authentik.Flow, error) { r.count(); return r.ak.FlowBySlug(ctx, authentik.FlowImplicitConsent) })
+	return r.authzFlow.get(func() (*authentik.Flow, error) { return r.ak.FlowBySlug(ctx, authentik.FlowImplicitConsent) })
 }
 
 // InvalidationFlow reads the flow concurrently with the version (the
@@ -92,7 +88,7 @@ func (r *reader) InvalidationFlow(ctx context.Context) (*authentik.Flow, error) 
 			f    *authentik.Flow
 			fErr error
 		)
-		wg.Go(func() { r.count(); f, fErr = r.ak.FlowBySlug(ctx, authentik.FlowProviderInvalidation) })
+		wg.Go(func() { f, fErr = r.ak.FlowBySlug(ctx, authentik.FlowProviderInvalidation) })
 		v, err := r.AuthentikVersion(ctx)
 		wg.Wait()
 		if err != nil {
@@ -121,7 +117,6 @@ func (r *reader) Mappings(ctx context.Context) ([]authentik.ScopeMapping, error)
 		for _, s := range requiredScopes {
 			ids = append(ids, s.Managed)
 		}
-		r.count()
 		return r.ak.ScopeMappingsByManaged(ctx, ids...)
 	})
 }
@@ -131,7 +126,6 @@ func (r *reader) KeyPairs(ctx context.Context) ([]authentik.KeyPair, error) {
 		if _, err := r.AuthentikVersion(ctx); err != nil {
 			return nil, err
 		}
-		r.count()
 		kps, err := r.ak.ListKeyPairs(ctx, authentik.ListKeyPairsOptions{})
 		if err != nil {
 			return nil, err
@@ -142,7 +136,7 @@ func (r *reader) KeyPairs(ctx context.Context) ([]authentik.KeyPair, error) {
 		errs := make([]error, len(kps))
 		for i := range kps {
 			if kps[i].PrivateKeyAvailable && kps[i].KeyType == "" {
-				wg.Go(func() { r.count(); errs[i] = r.ak.InspectKeyPair(ctx, &kps[i]) })
+				wg.Go(func() { errs[i] = r.ak.InspectKeyPair(ctx, &kps[i]) })
 			}
 		}
 		wg.Wait()
@@ -157,7 +151,6 @@ func (r *reader) Providers(ctx context.Context) ([]authentik.OAuth2Provider, err
 		if _, err := r.AuthentikVersion(ctx); err != nil {
 			return nil, err
 		}
-		r.count()
 		return r.ak.ListOAuth2Providers(ctx, authentik.ListProvidersOptions{})
 	})
 }
@@ -165,7 +158,6 @@ func (r *reader) Providers(ctx context.Context) ([]authentik.OAuth2Provider, err
 // App returns the application with the slug, or nil when there is none.
 func (r *reader) App(ctx context.Context) (*authentik.Application, error) {
 	return r.app.get(func() (*authentik.Application, error) {
-		r.count()
 		a, err := r.ak.GetApplication(ctx, r.in.AppSlug)
 		if errors.Is(err, authentik.ErrNotFound) {
 			return nil, nil
@@ -189,13 +181,11 @@ func (r *reader) AuthentikUser(ctx context.Context, input string) ([]authentik.U
 		if strings.Contains(input, "@") {
 			o = authentik.ListUsersOptions{Email: input}
 		}
-		r.count()
 		us, err := r.ak.ListUsers(ctx, o)
 		if err != nil || len(us) > 0 || o.Username != "" {
 			return us, err
 		}
 		// an email-looking input may also be a username
-		r.count()
 		return r.ak.ListUsers(ctx, authentik.ListUsersOptions{Username: input})
 	})
 }
@@ -213,7 +203,6 @@ func pveRead[T any](ctx context.Context, r *reader, m *memo[T], f func() (T, err
 			var zero T
 			return zero, err
 		}
-		r.count()
 		return f()
 	})
 }

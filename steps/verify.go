@@ -41,7 +41,6 @@ type jwkInfo struct {
 // when the document names another one, so the check costs one round trip.
 func discover(ctx context.Context, rd *reader, expected string) (*discovery, error) {
 	if rd.akHTTP == nil {
-		rd.count()
 		d, err := rd.ak.Discovery(ctx, rd.in.AppSlug)
 		if err != nil {
 			return nil, err
@@ -55,7 +54,6 @@ func discover(ctx context.Context, rd *reader, expected string) (*discovery, err
 		jwksErr error
 	)
 	wg.Go(func() { keys, jwksErr = fetchJWKS(ctx, rd, predictedJWKS) })
-	rd.count()
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, rd.akHTTP), expected)
 	wg.Wait()
 	var mm *oidc.IssuerMismatchError
@@ -85,7 +83,6 @@ func discover(ctx context.Context, rd *reader, expected string) (*discovery, err
 }
 
 func fetchJWKS(ctx context.Context, rd *reader, u string) ([]jwkInfo, error) {
-	rd.count()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
