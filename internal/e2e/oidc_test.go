@@ -466,6 +466,17 @@ func TestOIDCUsernameClaimEmail(t *testing.T) {
 	if u := r.body["data"].(map[string]any)["username"]; u != "alice@example.com@authentik" {
 		t.Fatalf("username %v", u)
 	}
+	// autocreate takes firstname from given_name — authentik's full name —
+	// and has no family_name to take a lastname from
+	users := e.akAPI("GET", "/core/users/?username=alice", nil)
+	must(t, users, 200)
+	name := users.body["results"].([]any)[0].(map[string]any)["name"]
+	u := e.pveAPI("GET", "/access/users/alice@example.com@authentik", nil)
+	must(t, u, 200)
+	d := u.body["data"].(map[string]any)
+	if d["firstname"] != name || d["lastname"] != nil || d["email"] != "alice@example.com" || d["enable"] != float64(1) {
+		t.Fatalf("autocreated user %s (authentik name %v)", u.raw, name)
+	}
 }
 
 // Groups mapping on 9.x with groups-autocreate and groups-overwrite:
