@@ -643,3 +643,27 @@ func TestE2EAllNodesAndDefaultRealm(t *testing.T) {
 		t.Errorf("rerun with the remembered --all-nodes --default-realm wrote %d:\n%s", w, r.stdout)
 	}
 }
+
+// TestE2EUsersListBadInput: users list has no preflight; its errors still
+// name the fix (the credential variable, the fingerprint and the flag).
+func TestE2EUsersListBadInput(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		kv   []string
+		want []string
+	}{
+		{[]string{envProxmoxToken, "root@pam!pvesso=00000000-0000-0000-0000-000000000000"}, []string{envProxmoxToken}},
+		{[]string{envProxmoxPin, ""}, []string{f.pve.Fingerprint(), "--proxmox-fingerprint"}},
+		{[]string{envProxmoxURL, "https://127.0.0.1:1"}, []string{"--proxmox-url"}},
+	} {
+		r := f.run(c.kv, "users", "list")
+		if r.code != 1 {
+			t.Errorf("%v: exit %d\n%s", c.kv, r.code, r.all())
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%v: stderr does not name %q:\n%s", c.kv, w, r.stderr)
+			}
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pvesso/pvesso/authentik"
 	"github.com/pvesso/pvesso/internal/tlstrust"
-	"github.com/pvesso/pvesso/proxmox"
 	"github.com/pvesso/pvesso/steps"
 )
 
@@ -533,31 +532,10 @@ func (p *plain) errText(err error) string {
 	if errors.As(err, &ck) && ck.Fix != "" {
 		return msg // the engine named the fix already
 	}
-	if h := p.fixHint(err); h != "" {
-		msg += "; fix: " + h
+	if _, fix := steps.Explain(strings.ToLower(p.sideOf(err, "")), err); fix != "" {
+		msg += "; fix: " + fix
 	}
 	return msg
-}
-
-// fixHint names the fix for the typed errors of the clients.
-func (p *plain) fixHint(err error) string {
-	proxmoxCred := envProxmoxToken
-	if p.o.proxmoxToken == "" {
-		proxmoxCred = envProxmoxUser + "/" + envProxmoxPass
-	}
-	switch {
-	case errors.Is(err, authentik.ErrUnauthenticated):
-		return "Authentik refused the token: set " + envAuthentikToken + " (or --authentik-token-file) to a valid API token (Authentik admin → Directory → Tokens and App passwords)"
-	case errors.Is(err, authentik.ErrForbidden):
-		return "the Authentik token's user lacks this permission: use a token of a superuser (e.g. akadmin) in " + envAuthentikToken + ""
-	case errors.Is(err, proxmox.ErrTFARequired):
-		return "set " + envProxmoxOTP + " to the current one-time code, or use an API token in " + envProxmoxToken
-	case errors.Is(err, proxmox.ErrUnauthenticated):
-		return "Proxmox refused the credentials: check " + proxmoxCred + " (token format USER@REALM!TOKENID=SECRET)"
-	case errors.Is(err, proxmox.ErrForbidden):
-		return "the Proxmox credentials lack this right: use root@pam or an API token without privilege separation in " + envProxmoxToken + ""
-	}
-	return ""
 }
 
 // certText explains an untrusted certificate: its fingerprint and the flag
@@ -583,7 +561,8 @@ func (p *plain) certText(ce *tlstrust.CertError, side string) string {
 }
 
 // sideOf says which server an error came from: the URL of the failed
-// request (url.Error) decides, else the host name.
+// request (url.Error) decides, else the client's error family, else the
+// host name.
 func (p *plain) sideOf(err error, host string) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -594,7 +573,12 @@ func (p *plain) sideOf(err error, host string) string {
 			return "Authentik"
 		}
 	}
-	if hostOf(p.o.authentikURL) == host && hostOf(p.o.proxmoxURL) != host {
+	var akErr *authentik.APIError
+	var akResp *authentik.ResponseError
+	if errors.As(err, &akErr) || errors.As(err, &akResp) {
+		return "Authentik"
+	}
+	if host != "" && hostOf(p.o.authentikURL) == host && hostOf(p.o.proxmoxURL) != host {
 		return "Authentik"
 	}
 	return "Proxmox"
