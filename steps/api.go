@@ -29,6 +29,14 @@
 //     changes to anything else are conflicts (Apply needs AllowConflicts).
 //     Some conflicts cannot be resolved at all (a realm of another type or
 //     with another username-claim) and are refused with the flag to use.
+//   - Plan.Problems lists what no change of pvesso's fixes (those
+//     conflicts; an issuer check that fails while the provider and the
+//     application stay as they are, e.g. an http:// issuer behind an
+//     untrusted reverse proxy). Plan.OK() is "nothing to change and no
+//     problem": what `pvesso status` exits 0 on.
+//   - Modes: Plan (setup), PlanUsers (`users add`: only the checks and the
+//     step users need) and PlanRemove each make their own check pass
+//     (Report() returns it); Apply carries out any of their plans.
 //   - The client secret: Authentik returns an existing provider's
 //     client_secret; it is reused as the realm's client-key. Proxmox may or
 //     may not return client-key (the code says it does, third-party docs say
