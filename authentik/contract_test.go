@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -50,6 +51,8 @@ type contractEnv struct {
 	// violations are asserted one by one instead of failing the test.
 	neg *contract.Transport
 }
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func startSim(t *testing.T, version string) *contractEnv {
 	t.Helper()
@@ -148,6 +151,16 @@ func runContractScenario(t *testing.T, env *contractEnv, version string) {
 	alice := must[[]authentik.User](t, "ListUsers")(c.ListUsers(ctx, authentik.ListUsersOptions{Username: "alice"}))
 	if len(alice) != 1 || alice[0].Email != "alice@example.com" {
 		t.Fatalf("alice = %+v", alice)
+	}
+	if !uuidRE.MatchString(alice[0].UUID) || alice[0].UPN != "" {
+		t.Fatalf("alice: uuid %q, upn %q (want a uuid and no upn)", alice[0].UUID, alice[0].UPN)
+	}
+	if !env.sim.SetUserAttribute("alice", "upn", "alice@corp.example") {
+		t.Fatal("SetUserAttribute")
+	}
+	again := must[[]authentik.User](t, "ListUsers upn")(c.ListUsers(ctx, authentik.ListUsersOptions{Username: "alice"}))
+	if len(again) != 1 || again[0].UPN != "alice@corp.example" || again[0].UUID != alice[0].UUID {
+		t.Fatalf("alice with upn = %+v", again)
 	}
 	byMail := must[[]authentik.User](t, "ListUsers email")(c.ListUsers(ctx, authentik.ListUsersOptions{Email: "bob@example.com"}))
 	if len(byMail) != 1 || byMail[0].Username != "bob" {

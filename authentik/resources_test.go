@@ -103,6 +103,29 @@ func TestUsers(t *testing.T) {
 	checkRequests(t, f, "2025.8.1")
 }
 
+// UUID and UPN come from User.uuid and User.attributes.upn; an upn that is
+// not a string (or no attributes at all) gives "".
+func TestUserUUIDAndUPN(t *testing.T) {
+	const uuid = "0b4c5b8e-6a3d-4f27-9f0c-1d2e3f405162"
+	f := newFake(t, "2025.8.1")
+	f.replyList("/core/users/",
+		map[string]any{"pk": 1, "username": "upn", "uuid": uuid, "attributes": map[string]any{"upn": "alice@corp.example", "other": []any{1, "x"}}},
+		map[string]any{"pk": 2, "username": "none", "uuid": "u2", "attributes": map[string]any{}},
+		map[string]any{"pk": 3, "username": "number", "attributes": map[string]any{"upn": 42}},
+		map[string]any{"pk": 4, "username": "null", "attributes": map[string]any{"upn": nil}},
+		map[string]any{"pk": 5, "username": "noattrs"})
+	us, err := f.clientAt("2025.8.1").ListUsers(context.Background(), authentik.ListUsersOptions{})
+	if err != nil || len(us) != 5 {
+		t.Fatalf("ListUsers = %+v, %v", us, err)
+	}
+	want := []struct{ uuid, upn string }{{uuid, "alice@corp.example"}, {"u2", ""}, {"", ""}, {"", ""}, {"", ""}}
+	for i, w := range want {
+		if us[i].UUID != w.uuid || us[i].UPN != w.upn {
+			t.Errorf("%s: UUID %q UPN %q, want %q %q", us[i].Username, us[i].UUID, us[i].UPN, w.uuid, w.upn)
+		}
+	}
+}
+
 func selfSigned(t *testing.T, key any, pub any) string {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},

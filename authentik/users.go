@@ -2,6 +2,7 @@ package authentik
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,11 +10,19 @@ import (
 
 // User is an authentik user as pvesso needs it.
 type User struct {
-	PK          int
-	Username    string
-	Name        string
-	Email       string
-	UID         string
+	PK       int
+	Username string
+	Name     string
+	Email    string
+	UID      string
+	// UUID is the user's uuid (User.uuid, read-only, required in every
+	// schema 2024.8.4 … 2026.8.3): the id_token sub under sub_mode
+	// user_uuid. Only ListUsers fills it: UserSelf (Me) has no uuid.
+	UUID string
+	// UPN is attributes["upn"] (sub_mode user_upn), "" when the attribute
+	// is absent or not a string. Only ListUsers fills it: UserSelf (Me) has
+	// no attributes.
+	UPN         string
 	Type        string // internal, external, service_account, internal_service_account
 	IsActive    bool
 	IsSuperuser bool
@@ -57,6 +66,10 @@ type userJSON struct {
 	IsSuperuser bool           `json:"is_superuser"`
 	Groups      []string       `json:"groups"`
 	GroupsObj   []groupRefJSON `json:"groups_obj"`
+	UUID        string         `json:"uuid"`
+	// Attributes is kept raw: only "upn" is read, and other attributes may
+	// hold any JSON.
+	Attributes map[string]json.RawMessage `json:"attributes"`
 }
 
 func (u *userJSON) valid() error {
@@ -67,7 +80,8 @@ func (u *userJSON) valid() error {
 }
 
 func (u *userJSON) user() User {
-	out := User{PK: *u.PK, Username: u.Username, Name: u.Name, Email: u.Email, UID: u.UID, Type: u.Type,
+	out := User{PK: *u.PK, Username: u.Username, Name: u.Name, Email: u.Email, UID: u.UID, UUID: u.UUID,
+		UPN: stringAttr(u.Attributes, "upn"), Type: u.Type,
 		IsActive: u.IsActive, IsSuperuser: u.IsSuperuser, GroupPKs: u.Groups}
 	for _, g := range u.GroupsObj {
 		out.Groups = append(out.Groups, g.Name)
@@ -75,7 +89,22 @@ func (u *userJSON) user() User {
 	return out
 }
 
-// Me returns the user the token belongs to (GET /core/users/me/).
+// stringAttr returns attrs[key] when it is a JSON string, else "".
+func stringAttr(attrs map[string]json.RawMessage, key string) string {
+	raw, ok := attrs[key]
+	if !ok {
+		return ""
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "" // null, a number, a list, ...: not a usable upn
+	}
+	return v
+}
+
+// Me returns the user the token belongs to (GET /core/users/me/). UserSelf
+// has neither uuid nor attributes (schemas 2024.8.4 … 2026.8.3), so UUID and
+// UPN stay empty; ListUsers reports them.
 func (c *Client) Me(ctx context.Context) (*User, error) {
 	var su struct {
 		User *userSelfJSON `json:"user"`
