@@ -313,6 +313,11 @@ func (a *accessible) setup(mode planMode) error {
 	ps := &planScreen{c: a.c, mode: mode, plan: pm.plan}
 	a.printf("%s\n%s", ps.summaryLine(), planLines(st, pm.plan))
 	if !pm.plan.HasChanges() {
+		if len(pm.plan.Problems) > 0 {
+			// Nothing pvesso could change fixes these (planLines printed
+			// them with their reasons); the login test would fail.
+			return fmt.Errorf("the setup does not work as it is: %s", strings.Join(pm.plan.Problems, "; "))
+		}
 		if mode == planSetup {
 			return a.done(&steps.Result{Realm: a.in.Realm})
 		}

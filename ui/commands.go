@@ -252,14 +252,28 @@ func listRealmUsers(ctx context.Context, gen int, c *steps.Clients, in steps.Inp
 }
 
 // addUsers adds users (Authentik usernames/emails or Proxmox userids) to
-// the admin group.
+// the admin group: PlanUsers (its own small check pass), then Apply. The
+// message carries what the plan said per user (created, added, already
+// in the group) and, when the checks failed, which ones.
 func addUsers(ctx context.Context, gen int, c *steps.Clients, in steps.Inputs, opts []steps.Option, users []string) tea.Cmd {
 	users = append([]string(nil), users...)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		res, err := newEngine(c, in, opts).AddUsers(ctx, users, steps.ApplyOptions{})
-		return usersAddedMsg{gen: gen, users: users, result: copyResult(res), err: err}
+		msg := usersAddedMsg{gen: gen, users: users}
+		e := newEngine(c, in, opts)
+		p, err := e.PlanUsers(ctx, users)
+		if err != nil {
+			msg.err = err
+			if r := e.Report(); r != nil {
+				msg.failed = append([]steps.Check(nil), r.Failed()...)
+			}
+			return msg
+		}
+		msg.items = copyPlan(p).Items
+		res, err := e.Apply(ctx, p, steps.ApplyOptions{})
+		msg.result, msg.err = copyResult(res), err
+		return msg
 	}
 }
 

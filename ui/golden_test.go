@@ -36,7 +36,7 @@ const (
 )
 
 func fxInputs() steps.Inputs {
-	in := fillInputs(steps.Inputs{})
+	in := steps.Inputs{}.WithDefaults()
 	in.ProxmoxURL, in.AuthentikURL = fxProxmox, fxAuthentik
 	return in
 }

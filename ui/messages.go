@@ -148,10 +148,12 @@ type realmUsersMsg struct {
 	err   error
 }
 
-// usersAddedMsg reports AddUsers.
+// usersAddedMsg reports PlanUsers + Apply.
 type usersAddedMsg struct {
 	gen    int
 	users  []string
+	items  []steps.Item  // the users plan: one item per user (create / update / none)
+	failed []steps.Check // the failed checks when PlanUsers refused
 	result *steps.Result
 	err    error
 }

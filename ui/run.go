@@ -20,7 +20,8 @@ import (
 // Options configure the wizard. The zero value works: defaults for the
 // choices, nothing prefilled, the system browser, os.Stdin/os.Stdout.
 type Options struct {
-	// Inputs prefill the choices (zero fields take steps.DefaultInputs()).
+	// Inputs prefill the choices (empty fields take the defaults,
+	// steps.Inputs.WithDefaults).
 	Inputs steps.Inputs
 	// Conn prefills the connection (URLs, secrets from the environment,
 	// pins from the config file). When both sides are complete the wizard
@@ -156,7 +157,7 @@ func (o Options) withDefaults() Options {
 		// environment itself.
 		o.Renderer.SetColorProfile(termenv.Ascii)
 	}
-	o.Inputs = fillInputs(o.Inputs)
+	o.Inputs = o.Inputs.WithDefaults()
 	if o.Inputs.ProxmoxURL == "" {
 		o.Inputs.ProxmoxURL = o.Conn.ProxmoxURL
 	}
@@ -170,23 +171,4 @@ func (o Options) withDefaults() Options {
 		o.Conn.AuthentikURL = o.Inputs.AuthentikURL
 	}
 	return o
-}
-
-// fillInputs puts defaults into empty fields.
-func fillInputs(in steps.Inputs) steps.Inputs {
-	d := steps.DefaultInputs()
-	set := func(p *string, v string) {
-		if strings.TrimSpace(*p) == "" {
-			*p = v
-		}
-	}
-	set(&in.Realm, d.Realm)
-	set(&in.Group, d.Group)
-	set(&in.Role, d.Role)
-	set(&in.ACLPath, d.ACLPath)
-	set(&in.AppSlug, d.AppSlug)
-	set(&in.AppName, d.AppName)
-	set(&in.SubjectMode, d.SubjectMode)
-	set(&in.UsernameClaim, d.UsernameClaim)
-	return in
 }

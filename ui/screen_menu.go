@@ -48,8 +48,11 @@ func newMenuScreen(c *common, f steps.Facts, status *steps.Plan, ak []steps.User
 		{menuRemove, "Remove", "delete what pvesso manages (asks)"},
 		{menuQuit, "Quit", ""},
 	}
-	if s.drifted() {
-		s.cursor = 2
+	switch {
+	case s.status != nil && s.status.HasChanges():
+		s.cursor = 2 // Repair fixes what is missing or drifted
+	case s.drifted():
+		s.cursor = 1 // problems no change fixes: Check status explains them
 	}
 	return s
 }

@@ -22,6 +22,8 @@ type usersScreen struct {
 	gen     int
 	busy    bool
 	added   *steps.Result
+	items   []steps.Item  // what the users plan said per user
+	failed  []steps.Check // checks that refused the plan
 	err     error
 	spin    spinner.Model
 }
@@ -66,7 +68,7 @@ func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.busy = false
-		s.added, s.err = msg.result, msg.err
+		s.added, s.err, s.items, s.failed = msg.result, msg.err, msg.items, msg.failed
 		if s.err == nil {
 			for i := range s.list.items {
 				s.list.items[i].checked = false
@@ -93,7 +95,7 @@ func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 			s.gen++
-			s.busy, s.err, s.added = true, nil, nil
+			s.busy, s.err, s.added, s.items, s.failed = true, nil, nil, nil, nil
 			return tea.Batch(s.spin.Tick, addUsers(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, users))
 		}
 	}
@@ -120,10 +122,13 @@ func (s *usersScreen) view() string {
 	switch {
 	case s.busy:
 		lines = append(lines, s.spin.View()+" Adding …")
+	case s.err != nil && len(s.failed) > 0:
+		lines = append(lines, st.Err.Render(glyphFail+" Nothing was added:"))
+		lines = append(lines, strings.Split(strings.TrimRight(checkLines(st, s.failed), "\n"), "\n")...)
 	case s.err != nil:
 		lines = append(lines, strings.Split(strings.TrimRight(errorBlock(st, s.err), "\n"), "\n")...)
 	case s.added != nil:
-		lines = append(lines, st.OK.Render(fmt.Sprintf("%s In %q now: %s", glyphOK, s.in.Group, strings.Join(s.added.Users, ", "))))
+		lines = append(lines, s.outcomeLines()...)
 		lines = append(lines, st.Muted.Render("They get the rights at their next login."))
 	default:
 		lines = append(lines, "")
@@ -153,4 +158,28 @@ func (s *usersScreen) view() string {
 		lines = append(lines, st.Muted.Render("No users found in Authentik or in the realm."))
 	}
 	return window(lines, focus, s.c.bodyHeight())
+}
+
+// outcomeLines says per user what happened, from the users plan.
+func (s *usersScreen) outcomeLines() []string {
+	st := s.c.st
+	if len(s.items) == 0 {
+		return []string{st.OK.Render(fmt.Sprintf("%s In %q now: %s", glyphOK, s.in.Group, strings.Join(s.added.Users, ", ")))}
+	}
+	var out []string
+	for _, it := range s.items {
+		var line string
+		switch it.Action {
+		case steps.ActionCreate:
+			line = st.glyph(glyphOK) + fmt.Sprintf(" %s created, in %q now", it.Name, s.in.Group)
+		case steps.ActionUpdate:
+			line = st.glyph(glyphOK) + fmt.Sprintf(" %s added to %q (other groups stay)", it.Name, s.in.Group)
+		case steps.ActionNone:
+			line = st.glyph(glyphNone) + fmt.Sprintf(" %s was already in %q", it.Name, s.in.Group)
+		case steps.ActionConflict, steps.ActionDelete:
+			line = st.glyph(glyphFail) + fmt.Sprintf(" %s: %s", it.Name, it.Action)
+		}
+		out = append(out, truncateANSI(line, s.c.contentWidth()))
+	}
+	return out
 }

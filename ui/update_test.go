@@ -457,3 +457,44 @@ func TestDebugLogRedactsSecrets(t *testing.T) {
 		t.Fatal("a log file was opened without PVESSO_DEBUG")
 	}
 }
+
+// A plan that changes nothing but has problems is not healthy: the status
+// screen and the rerun menu say so, and nothing offers to apply or repair.
+func TestStatusWithProblemsIsNotHealthy(t *testing.T) {
+	problem := "the issuer http://auth.example.lan/application/o/proxmox/ is not https: Proxmox refuses it"
+	plan := &steps.Plan{
+		Items:    []steps.Item{{Step: steps.StepRealm, Side: "proxmox", Kind: "realm", Name: "authentik", Action: steps.ActionNone}},
+		Problems: []string{problem},
+	}
+	m := goldenModel(t, scrPlan, func(c *common) screen {
+		s := newPlanScreen(c, planStatus, nil, fxInputs())
+		s.plan = plan
+		return s
+	})
+	v := strings.Join(strings.Fields(m.View()), " ") // the problem wraps
+	if strings.Contains(v, "Healthy") || !strings.Contains(v, "1 problem(s) that no change here can fix") || !strings.Contains(v, "is not https: Proxmox refuses it") {
+		t.Fatalf("status view:\n%s", v)
+	}
+	if cmd := send(m, keyOf(tea.KeyEnter)); cmd != nil {
+		t.Fatalf("enter on a problem-only status did %T", cmd())
+	}
+
+	m = goldenModel(t, scrMenu, func(c *common) screen {
+		return newMenuScreen(c, fxFacts(), plan, fxUsers(), nil)
+	})
+	v = m.View()
+	if strings.Contains(v, "Healthy") || !strings.Contains(v, "✗ the issuer http://") {
+		t.Fatalf("menu view:\n%s", v)
+	}
+	if ms := m.screens[scrMenu].(*menuScreen); ms.entries[ms.cursor].choice != menuStatus {
+		t.Fatalf("cursor on %q, want Check status", ms.entries[ms.cursor].label)
+	}
+	// With something to change as well, the cursor is on Repair.
+	plan.Items[0].Action = steps.ActionUpdate
+	m = goldenModel(t, scrMenu, func(c *common) screen {
+		return newMenuScreen(c, fxFacts(), plan, fxUsers(), nil)
+	})
+	if ms := m.screens[scrMenu].(*menuScreen); ms.entries[ms.cursor].choice != menuRepair {
+		t.Fatalf("cursor on %q, want Repair", ms.entries[ms.cursor].label)
+	}
+}
