@@ -575,6 +575,6 @@ type UserInfo struct {
 	Username string
 	Email    string
 	UID      string // hashed user id
-	UUID     string // only when known
-	UPN      string // attributes.upn, only when known
+	UUID     string // User.uuid: the sub under user_uuid
+	UPN      string // attributes.upn ("" = none: user_upn falls back to UID)
 }

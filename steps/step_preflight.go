@@ -67,8 +67,11 @@ func (preflightStep) Check(ctx context.Context, s *State) []checkRec {
 		out = append(out, fail("userid-length", "Proxmox userids fit in 64 characters", p,
 			"--subject-mode user_email (default) or user_username, or --username-claim username"))
 	} else {
-		out = append(out, ok("userid-length", "Proxmox userids fit in 64 characters",
-			fmt.Sprintf("sub_mode %s, username-claim %s, realm %s", s.In.SubjectMode, s.In.UsernameClaim, s.In.Realm)))
+		detail := fmt.Sprintf("sub_mode %s, username-claim %s, realm %s", s.In.SubjectMode, s.In.UsernameClaim, s.In.Realm)
+		if s.In.SubjectMode == "user_upn" && s.In.UsernameClaim == "subject" {
+			detail += "; only users with a upn attribute can log in (the others get the 64-character hashed id)"
+		}
+		out = append(out, ok("userid-length", "Proxmox userids fit in 64 characters", detail))
 	}
 	return out
 }

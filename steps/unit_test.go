@@ -23,8 +23,10 @@ func TestUserIDPerModeAndClaim(t *testing.T) {
 		{"hashed_user_id", "subject", "authentik", "", true}, // 64 + 10 > 64
 		{"hashed_user_id", "username", "authentik", "alice@authentik", false},
 		{"hashed_user_id", "email", "sso", "alice@example.com@sso", false},
-		{"user_upn", "subject", "authentik", "", true},  // falls back to the hashed id
-		{"user_uuid", "subject", "authentik", "", true}, // uuid unknown
+		{"user_upn", "subject", "authentik", "", true},                            // no upn: falls back to the hashed id (64 + 10 > 64)
+		{"user_upn", "username", "authentik", "alice@authentik", false},           // the sub is not used
+		{"user_uuid", "subject", "authentik", "", true},                           // uuid not reported
+		{"user_uuid", "email", "authentik", "alice@example.com@authentik", false}, // the sub is not used
 		{"user_email", "nickname", "authentik", "", true},
 	}
 	for _, c := range cases {
@@ -50,6 +52,41 @@ func TestUserIDPerModeAndClaim(t *testing.T) {
 	if got, err := UserID("user_uuid", "subject", "authentik", u); err != nil || got != u.UUID+"@authentik" {
 		t.Errorf("user_uuid with a known uuid: %q %v", got, err)
 	}
+	// 36 + 1 + 27 = 64 fits; a 28-character realm does not
+	if got, err := UserID("user_uuid", "subject", strings.Repeat("r", 27), u); err != nil || len(got) != 64 {
+		t.Errorf("user_uuid at 64 characters: %q %v", got, err)
+	}
+	if _, err := UserID("user_uuid", "subject", strings.Repeat("r", 28), u); !errors.As(err, &ce) || !strings.Contains(ce.Detail, "65 characters") {
+		t.Errorf("user_uuid at 65 characters: %v", err)
+	}
+
+	// user_upn: the upn when the user has one, else the hashed id, which
+	// the 64-character guard refuses naming the missing attribute.
+	_, err = UserID("user_upn", "subject", "authentik", u)
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, "no upn attribute") || !strings.Contains(ce.Detail, "74 characters") || !strings.Contains(ce.Fix, "upn attribute") {
+		t.Errorf("user_upn without upn: %v", err)
+	}
+	u.UPN = "alice@corp.example"
+	if got, err := UserID("user_upn", "subject", "authentik", u); err != nil || got != "alice@corp.example@authentik" {
+		t.Errorf("user_upn with upn: %q %v", got, err)
+	}
+	u.UPN = strings.Repeat("u", 54) // 54 + len("@authentik") = 64
+	if got, err := UserID("user_upn", "subject", "authentik", u); err != nil || len(got) != 64 {
+		t.Errorf("user_upn at 64 characters: %q %v", got, err)
+	}
+	u.UPN += "u"
+	_, err = UserID("user_upn", "subject", "authentik", u)
+	if !errors.As(err, &ce) || !strings.Contains(ce.Detail, "65 characters") || strings.Contains(ce.Detail, "no upn") {
+		t.Errorf("user_upn too long: %v", err)
+	}
+}
+
+func TestUserInfoOfCopiesUUIDAndUPN(t *testing.T) {
+	got := UserInfoOf(authentik.User{PK: 3, Username: "a", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"})
+	want := UserInfo{PK: 3, Username: "a", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"}
+	if got != want {
+		t.Errorf("UserInfoOf = %+v, want %+v", got, want)
+	}
 }
 
 func TestStructuralUserIDGuard(t *testing.T) {
@@ -64,6 +101,20 @@ func TestStructuralUserIDGuard(t *testing.T) {
 	in.UsernameClaim = "username"
 	if p := structuralUserIDProblem(in); p != "" {
 		t.Errorf("username claim does not use sub: %s", p)
+	}
+	// user_upn depends on the user (a upn attribute or not): decided per user
+	in = DefaultInputs()
+	in.SubjectMode = "user_upn"
+	if p := structuralUserIDProblem(in); p != "" {
+		t.Errorf("user_upn refused for every user: %s", p)
+	}
+	in.SubjectMode = "user_uuid"
+	if p := structuralUserIDProblem(in); p != "" {
+		t.Errorf("user_uuid with realm authentik (47 characters) refused: %s", p)
+	}
+	in.Realm = strings.Repeat("r", 28)
+	if p := structuralUserIDProblem(in); !strings.Contains(p, "65") {
+		t.Errorf("user_uuid with a 28-character realm gives 65 characters: %q", p)
 	}
 }
 

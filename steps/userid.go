@@ -24,9 +24,9 @@ func subject(mode string, u UserInfo) (string, error) {
 		return strconv.Itoa(u.PK), nil
 	case "user_uuid":
 		if u.UUID == "" {
-			// authentik's User has a uuid (schema components.schemas.User),
-			// but pvesso's authentik client does not read it yet.
-			return "", fmt.Errorf("pvesso cannot read the Authentik uuid of %q yet, so it cannot predict its Proxmox userid with sub_mode user_uuid; "+
+			// User.uuid is required in every schema (2024.8.4 … 2026.8.3);
+			// an answer without it gives nothing to predict from.
+			return "", fmt.Errorf("Authentik did not report the uuid of %q, so pvesso cannot predict its Proxmox userid with sub_mode user_uuid; "+
 				"such users can still log in (the realm creates them), but pvesso cannot add them to the group", u.Username)
 		}
 		return u.UUID, nil
@@ -77,6 +77,11 @@ func UserID(subjectMode, usernameClaim, realm string, u UserInfo) (string, error
 		return "", &CheckError{Step: StepUsers, Detail: fmt.Sprintf("userid %q contains white space, ':' or '/', which Proxmox refuses", id), Fix: "--subject-mode or --username-claim"}
 	}
 	if len(id) > MaxUserIDLen {
+		if subjectMode == "user_upn" && u.UPN == "" && (usernameClaim == "" || usernameClaim == "subject" || usernameClaim == "sub") {
+			return "", &CheckError{Step: StepUsers, Detail: fmt.Sprintf("Authentik user %q has no upn attribute, so sub_mode user_upn sends its %d-character hashed id and the userid would have %d characters (Proxmox allows %d)",
+				u.Username, len(v), len(id), MaxUserIDLen),
+				Fix: "set the user's upn attribute in Authentik, or use --subject-mode user_email or user_username"}
+		}
 		return "", &CheckError{Step: StepUsers, Detail: fmt.Sprintf("userid %q has %d characters; Proxmox allows %d, so this user could never log in", id, len(id), MaxUserIDLen),
 			Fix: "--subject-mode user_username, --username-claim username, or a shorter --realm"}
 	}
@@ -91,7 +96,7 @@ func Preview(in Inputs, u UserInfo) (string, error) {
 
 // UserInfoOf converts an authentik user.
 func UserInfoOf(u authentik.User) UserInfo {
-	return UserInfo{PK: u.PK, Username: u.Username, Email: u.Email, UID: u.UID}
+	return UserInfo{PK: u.PK, Username: u.Username, Email: u.Email, UID: u.UID, UUID: u.UUID, UPN: u.UPN}
 }
 
 // structuralUserIDProblem reports a subject mode / claim / realm combination
@@ -102,8 +107,10 @@ func structuralUserIDProblem(in Inputs) string {
 		return ""
 	}
 	realmPart := 1 + len(in.Realm)
+	// user_upn is decided per user (UserID): a user with a upn attribute
+	// gets it as sub, one without gets the hashed id and is refused there.
 	switch in.SubjectMode {
-	case "hashed_user_id", "user_upn":
+	case "hashed_user_id":
 		if hashedIDLen+realmPart > MaxUserIDLen {
 			return fmt.Sprintf("sub_mode %s gives a %d-character hashed id; with \"@%s\" every userid has %d characters (Proxmox allows %d), so no login could succeed",
 				in.SubjectMode, hashedIDLen, in.Realm, hashedIDLen+realmPart, MaxUserIDLen)
