@@ -32,6 +32,14 @@ type Options struct {
 	AuthFailureDelay time.Duration
 	// ClusterName of a 3-node cluster (default "pvesso-sim").
 	ClusterName string
+	// Port is the TCP port every node listens on, on its own address
+	// (127.0.0.i). 0 means a free port per node (tests). A real node's GUI
+	// and API listen on 8006 (pveproxy), which is what clients derive a
+	// node's URL from (https://<ip>:8006): `pvesso demo` asks for 8006 so
+	// that those URLs reach the simulated nodes. With a fixed port Start
+	// fails when any node's address:port is taken (nodes cannot share
+	// 127.0.0.1 then); the caller may retry with 0.
+	Port int
 }
 
 // Version is a parsed pve-manager version.

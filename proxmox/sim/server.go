@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -137,21 +139,26 @@ func New(opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Start serves every node over TLS with its own self-signed certificate:
-// node i on 127.0.0.i (falling back to 127.0.0.1 where the host has no
-// such loopback address), on a free port.
+// node i on 127.0.0.i. With Options.Port 0 each node gets a free port
+// (falling back to 127.0.0.1 where the host has no such loopback
+// address); with a fixed port every node must get exactly
+// 127.0.0.i:Port, else Start stops the nodes it started and fails.
 func (s *Server) Start() error {
+	if s.opts.Port < 0 || s.opts.Port > 65535 {
+		return fmt.Errorf("proxmox/sim: invalid port %d", s.opts.Port)
+	}
 	for _, n := range s.nodes {
 		if n.srv != nil {
 			continue
 		}
 		names := []string{n.name, "localhost", n.ip}
-		srv, err := simkit.StartTLS(n.handler, n.ip+":0", names...)
-		if err != nil && n.ip != "127.0.0.1" {
+		srv, err := simkit.StartTLS(n.handler, net.JoinHostPort(n.ip, strconv.Itoa(s.opts.Port)), names...)
+		if err != nil && n.ip != "127.0.0.1" && s.opts.Port == 0 {
 			srv, err = simkit.StartTLS(n.handler, "127.0.0.1:0", append(names, "127.0.0.1")...)
 		}
 		if err != nil {
 			s.Close()
-			return err
+			return fmt.Errorf("proxmox/sim: node %s: %w", n.name, err)
 		}
 		s.mu.Lock()
 		n.srv = srv
