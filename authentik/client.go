@@ -52,12 +52,20 @@ type Client struct {
 	token string
 	hc    *http.Client
 
-	detectMu sync.Mutex // one detection at a time
-
 	mu       sync.Mutex
 	version  Version
 	detected bool // version came from the server or WithVersion
 	vinfo    *VersionInfo
+	// asking is the GET /admin/version/ in flight, shared by every caller
+	// that needs the version meanwhile (nil when none is).
+	asking *versionCall
+}
+
+// versionCall is one GET /admin/version/ that concurrent callers share.
+type versionCall struct {
+	done chan struct{}
+	vi   *VersionInfo
+	err  error
 }
 
 // Option configures a Client.
@@ -204,8 +212,42 @@ func (c *Client) Version() Version {
 }
 
 // ServerVersion asks GET /api/v3/admin/version/ and records the version for
-// the version-dependent calls (unless WithVersion fixed it).
+// the version-dependent calls (unless WithVersion fixed it). Concurrent
+// callers (including the detection of version-dependent calls) share one
+// request.
 func (c *Client) ServerVersion(ctx context.Context) (*VersionInfo, error) {
+	if ctx == nil {
+		return nil, errors.New("authentik: nil context")
+	}
+	c.mu.Lock()
+	call := c.asking
+	leader := call == nil
+	if leader {
+		call = &versionCall{done: make(chan struct{})}
+		c.asking = call
+	}
+	c.mu.Unlock()
+	if leader {
+		call.vi, call.err = c.askVersion(ctx)
+		c.mu.Lock()
+		c.asking = nil
+		c.mu.Unlock()
+		close(call.done)
+	} else {
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if call.err != nil {
+		return nil, call.err
+	}
+	out := *call.vi
+	return &out, nil
+}
+
+func (c *Client) askVersion(ctx context.Context) (*VersionInfo, error) {
 	var vi VersionInfo
 	if err := c.do(ctx, http.MethodGet, "/admin/version/", nil, nil, &vi); err != nil {
 		return nil, err
@@ -225,31 +267,55 @@ func (c *Client) ServerVersion(ctx context.Context) (*VersionInfo, error) {
 		c.version = v
 		c.detected = true
 	}
-	out := vi
-	return &out, nil
+	return &vi, nil
 }
 
-// serverVersion returns the version to encode for, detecting it once.
+// knownVersion returns the version when WithVersion gave it or it was
+// detected already.
+func (c *Client) knownVersion() (Version, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version, c.detected
+}
+
+// serverVersion returns the version to encode for, detecting it once
+// (concurrent callers share the request).
 func (c *Client) serverVersion(ctx context.Context) (Version, error) {
-	c.mu.Lock()
-	v, ok := c.version, c.detected
-	c.mu.Unlock()
-	if ok {
+	if v, ok := c.knownVersion(); ok {
 		return v, nil
 	}
-	c.detectMu.Lock()
-	defer c.detectMu.Unlock()
-	c.mu.Lock()
-	v, ok = c.version, c.detected
-	c.mu.Unlock()
-	if ok { // detected meanwhile by a concurrent call
-		return v, nil
-	}
-	vi, err := c.ServerVersion(ctx)
-	if err != nil {
+	if _, err := c.ServerVersion(ctx); err != nil {
 		return Version{}, fmt.Errorf("authentik: detecting the server version: %w", err)
 	}
-	return vi.Parsed, nil
+	v, _ := c.knownVersion() // WithVersion wins over the detected one
+	return v, nil
+}
+
+// versionAlongside runs read — a request that does not depend on the
+// server version, only its decoding does — concurrently with the version
+// detection when the version is not known yet, so a fresh client needs one
+// round trip instead of two. It returns once both are back. A failed
+// detection cancels read and is the error returned; read's own outcome is
+// left to read (it records it in its closure), and the caller decodes only
+// with the version in hand.
+func (c *Client) versionAlongside(ctx context.Context, read func(ctx context.Context)) (Version, error) {
+	if v, ok := c.knownVersion(); ok {
+		read(ctx)
+		return v, nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		read(rctx)
+	}()
+	v, err := c.serverVersion(ctx)
+	if err != nil {
+		cancel()
+	}
+	<-done
+	return v, err
 }
 
 // apiURL builds <base>/api/v3<path>?<query>.

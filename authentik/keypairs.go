@@ -133,11 +133,12 @@ type ListKeyPairsOptions struct {
 }
 
 // ListKeyPairs lists certificate-key pairs.
+//
+// Without KeyTypes the request is the same on every version (only the
+// decoding of the key type differs), so on a fresh client it is sent
+// together with the version detection. With KeyTypes the query depends on
+// the version (key_type exists from 2025.12) and waits for it.
 func (c *Client) ListKeyPairs(ctx context.Context, o ListKeyPairsOptions) ([]KeyPair, error) {
-	v, err := c.serverVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
 	q := url.Values{}
 	if o.HasKey != nil && *o.HasKey {
 		q.Set("has_key", "true")
@@ -152,17 +153,35 @@ func (c *Client) ListKeyPairs(ctx context.Context, o ListKeyPairsOptions) ([]Key
 			return nil, fmt.Errorf("%w: unknown key type %q", ErrInvalidRequest, t)
 		}
 		want[n] = true
+	}
+	var (
+		raw     []keyPairJSON
+		readErr error
+		v       Version
+		err     error
+	)
+	const p = "/crypto/certificatekeypairs/"
+	if len(want) == 0 {
+		v, err = c.versionAlongside(ctx, func(ctx context.Context) {
+			raw, readErr = list[keyPairJSON](ctx, c, p, q)
+		})
+	} else if v, err = c.serverVersion(ctx); err == nil {
 		if v.hasKeyTypeField() {
-			if n == KeyTypeECDSA {
-				q.Add("key_type", "ec")
-			} else {
-				q.Add("key_type", n)
+			for _, t := range o.KeyTypes {
+				if n := normaliseKeyType(t); n == KeyTypeECDSA {
+					q.Add("key_type", "ec")
+				} else {
+					q.Add("key_type", n)
+				}
 			}
 		}
+		raw, readErr = list[keyPairJSON](ctx, c, p, q)
 	}
-	raw, err := list[keyPairJSON](ctx, c, "/crypto/certificatekeypairs/", q)
 	if err != nil {
 		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
 	}
 	out := make([]KeyPair, 0, len(raw))
 	for i := range raw {

@@ -364,11 +364,11 @@ type ListProvidersOptions struct {
 }
 
 // ListOAuth2Providers lists OAuth2 providers (GET /providers/oauth2/).
+//
+// The request is the same on every version (only the decoding of
+// redirect_uris differs), so on a fresh client it is sent together with the
+// version detection.
 func (c *Client) ListOAuth2Providers(ctx context.Context, o ListProvidersOptions) ([]OAuth2Provider, error) {
-	v, err := c.serverVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
 	q := url.Values{}
 	if o.Name != "" {
 		q.Set("name", o.Name)
@@ -376,9 +376,18 @@ func (c *Client) ListOAuth2Providers(ctx context.Context, o ListProvidersOptions
 	if o.ClientID != "" {
 		q.Set("client_id", o.ClientID)
 	}
-	raw, err := list[oauth2ProviderJSON](ctx, c, "/providers/oauth2/", q)
+	var (
+		raw     []oauth2ProviderJSON
+		readErr error
+	)
+	v, err := c.versionAlongside(ctx, func(ctx context.Context) {
+		raw, readErr = list[oauth2ProviderJSON](ctx, c, "/providers/oauth2/", q)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
 	}
 	out := make([]OAuth2Provider, 0, len(raw))
 	for i := range raw {

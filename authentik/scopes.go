@@ -49,18 +49,50 @@ func scopeMappingPath(v Version) string {
 // ScopeMappingsByManaged lists the scope mappings whose managed id is one of
 // managed (all scope mappings when none is given). The path depends on the
 // server version.
+//
+// On a fresh client the version is not known yet. Every version pvesso
+// supports in practice is >= 2024.8, so the request for
+// /propertymappings/provider/scope/ goes out speculatively together with the
+// version detection (one round trip instead of two). The detected version
+// then decides: >= 2024.8 keeps that answer; an older server gets its answer
+// discarded, whatever it was (an error, an empty list, anything), and the
+// mappings are read from /propertymappings/scope/. This is a speculative
+// read decided by the version, never by the answer: no error text or status
+// is interpreted to pick the path.
 func (c *Client) ScopeMappingsByManaged(ctx context.Context, managed ...string) ([]ScopeMapping, error) {
-	v, err := c.serverVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
 	q := url.Values{}
 	want := map[string]bool{}
 	for _, m := range managed {
 		q.Add("managed", m)
 		want[m] = true
 	}
-	raw, err := list[scopeMappingJSON](ctx, c, scopeMappingPath(v), q)
+	read := func(ctx context.Context, path string) ([]scopeMappingJSON, error) {
+		// each read gets its own query: list sets page and page_size
+		qq := url.Values{}
+		for k, vs := range q {
+			qq[k] = append([]string(nil), vs...)
+		}
+		return list[scopeMappingJSON](ctx, c, path, qq)
+	}
+	var (
+		raw []scopeMappingJSON
+		err error
+	)
+	if v, ok := c.knownVersion(); ok {
+		raw, err = read(ctx, scopeMappingPath(v))
+	} else {
+		speculative := scopeMappingPath(Version{Major: 2024, Minor: 8})
+		var readErr error
+		v, verr := c.versionAlongside(ctx, func(ctx context.Context) { raw, readErr = read(ctx, speculative) })
+		switch {
+		case verr != nil:
+			return nil, verr
+		case scopeMappingPath(v) == speculative:
+			err = readErr
+		default: // older than 2024.8: discard the speculative answer
+			raw, err = read(ctx, scopeMappingPath(v))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
