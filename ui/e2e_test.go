@@ -55,7 +55,7 @@ func startDemo(t *testing.T) (*demo.Demo, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	t.Cleanup(cancel)
-	d, err := demo.Start(ctx, demo.Options{})
+	d, err := demo.Start(ctx, demo.Options{RandomPorts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +70,8 @@ func testOptions(out io.Writer) Options {
 		Getenv:       func(string) string { return "" },
 		PollInterval: 20 * time.Millisecond,
 		Renderer:     asciiRenderer(),
+		// tests stay on loopback: node names are not looked up
+		EngineOptions: []steps.Option{steps.WithResolver(NoLookup)},
 	}
 }
 

@@ -74,6 +74,9 @@ type Demo struct {
 	// through the Proxmox login URL (the done screen offers it, so the
 	// closed loop can be shown over SSH too).
 	SimulateLogin func(ctx context.Context, loginURL, user string) error
+	// Note is shown on the welcome screen (e.g. why the simulated nodes
+	// are not on port 8006).
+	Note string
 }
 
 // DemoUser is a simulated Authentik user.

@@ -63,10 +63,13 @@ func (s *welcomeScreen) view() string {
 	b.WriteString(st.Muted.Render("Nothing changes before you have seen the plan. Rerun pvesso any time:\nit only fixes what is missing, and adds users to the admin group.") + "\n\n")
 
 	if d := s.c.opts.Demo; d != nil {
-		b.WriteString(st.Warn.Render("Demo:") + " a simulated Authentik and a 3-node Proxmox cluster on 127.0.0.1.\n")
+		b.WriteString(st.Warn.Render("Demo:") + " a simulated Authentik and a 3-node Proxmox cluster on 127.0.0.1–3.\n")
 		b.WriteString("The connection is prefilled and the certificates are pinned.\n")
 		for _, u := range d.Users {
 			fmt.Fprintf(&b, "  Authentik login  %s password %s\n", st.Code.Render(fmt.Sprintf("%-6s", u.Username)), st.Code.Render(u.Password))
+		}
+		if d.Note != "" {
+			b.WriteString(st.Warn.Render(wrapText(d.Note, s.c.contentWidth())) + "\n")
 		}
 		return b.String()
 	}

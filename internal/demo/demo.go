@@ -31,7 +31,18 @@ type Options struct {
 	ProxmoxVersion   string
 	Nodes            int // 1 or 3 (default 3)
 	Latency          time.Duration
+	// Port is the port the simulated nodes try first (0 = 8006, the port
+	// of a real node's GUI and API). pvesso registers every node's origin
+	// as https://<ip>:8006, so only then do those redirect URIs reach the
+	// simulated nodes. When it is taken on any of 127.0.0.1-3 the nodes
+	// listen on free ports instead (Demo.PortNote says so).
+	Port int
+	// RandomPorts skips the preferred port (tests).
+	RandomPorts bool
 }
+
+// PVEPort is the port a Proxmox VE node's GUI and API listen on.
+const PVEPort = 8006
 
 // User is a simulated Authentik user whose password the demo shows.
 type User struct {
@@ -49,6 +60,9 @@ type Demo struct {
 	Inputs steps.Inputs
 	// Users are the demo's Authentik users (alice and bob).
 	Users []User
+	// PortNote is "" when the nodes listen on the preferred port, else
+	// one sentence saying why they do not and what that means.
+	PortNote string
 }
 
 // DemoUsers are the Authentik users the demo offers for logging in.
@@ -70,16 +84,13 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 	// The cluster reaches the issuer with its own trust store, which
 	// trusts the simulated Authentik's self-signed certificate (like an
 	// admin who installed the CA on the nodes).
-	pve, err := newProxmox(pvesim.Options{Version: opts.ProxmoxVersion, Nodes: opts.Nodes, OIDCRoots: ak.CertPool(), Latency: opts.Latency})
+	popts := pvesim.Options{Version: opts.ProxmoxVersion, Nodes: opts.Nodes, OIDCRoots: ak.CertPool(), Latency: opts.Latency}
+	pve, note, err := startProxmox(popts, opts)
 	if err != nil {
 		ak.Close()
 		return nil, fmt.Errorf("proxmox simulator: %w", err)
 	}
-	if err := pve.Start(); err != nil {
-		ak.Close()
-		return nil, fmt.Errorf("proxmox simulator: %w", err)
-	}
-	d := &Demo{Authentik: ak, Proxmox: pve}
+	d := &Demo{Authentik: ak, Proxmox: pve, PortNote: note}
 	d.Conn = steps.Conn{
 		AuthentikURL:   ak.URL(),
 		AuthentikToken: ak.AdminToken(),
@@ -104,6 +115,44 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 		d.Close()
 	}()
 	return d, nil
+}
+
+// startProxmox starts the cluster on the preferred port on every node,
+// else on free ports (with a note saying so).
+func startProxmox(po pvesim.Options, opts Options) (*pvesim.Server, string, error) {
+	port := opts.Port
+	if port == 0 {
+		port = PVEPort
+	}
+	if !opts.RandomPorts {
+		po.Port = port
+		pve, err := newProxmox(po)
+		if err == nil {
+			if err = pve.Start(); err == nil {
+				return pve, "", nil
+			}
+		}
+		// ASSUMPTION: any failure on the fixed port (taken, or no
+		// 127.0.0.2/.3 on this host) is worth a retry on free ports; a
+		// real problem fails that retry too.
+		po.Port = 0
+		pve, err2 := newProxmox(po)
+		if err2 == nil {
+			err2 = pve.Start()
+		}
+		if err2 != nil {
+			return nil, "", err2
+		}
+		return pve, fmt.Sprintf("Port %d is not free on every simulated node, so they listen on random ports: the nodes' redirect URIs (https://<ip>:%d) lead nowhere in this demo.", port, port), nil
+	}
+	pve, err := newProxmox(po)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := pve.Start(); err != nil {
+		return nil, "", err
+	}
+	return pve, "", nil
 }
 
 // newProxmox turns the simulator's panics on bad options into errors.
@@ -201,6 +250,12 @@ func Serve(ctx context.Context, w io.Writer) error {
 	defer d.Close()
 	if err := WriteEnv(w, d); err != nil {
 		return err
+	}
+	if d.PortNote != "" {
+		// a shell comment: harmless when the lines are pasted
+		if _, err := fmt.Fprintf(w, "# %s\n", d.PortNote); err != nil {
+			return err
+		}
 	}
 	<-ctx.Done()
 	return nil

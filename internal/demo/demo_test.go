@@ -16,7 +16,7 @@ import (
 func TestStartPinsAndTrust(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := Start(ctx, Options{})
+	d, err := Start(ctx, Options{RandomPorts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestStartPinsAndTrust(t *testing.T) {
 func TestWriteEnvIsPasteable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d, err := Start(ctx, Options{Nodes: 1})
+	d, err := Start(ctx, Options{Nodes: 1, RandomPorts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +65,9 @@ func TestWriteEnvIsPasteable(t *testing.T) {
 	got := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "# ") {
+			continue // a shell comment (the port note)
+		}
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
 			t.Fatalf("line %q is not KEY=VALUE", sc.Text())
@@ -144,7 +147,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 func TestSimulatedLoginClosesTheLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, err := Start(ctx, Options{})
+	d, err := Start(ctx, Options{RandomPorts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
