@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -214,21 +215,12 @@ func (s *Server) authenticate(r *http.Request) (*user, *apiErr) {
 			return u, nil
 		}
 	}
-	if at, ok := s.st.accessTokens[cred]; ok && !at.revoked && s.now().Before(at.expires) && hasScope(at.scopes, "goauthentik.io/api") {
+	if at, ok := s.st.accessTokens[cred]; ok && !at.revoked && s.now().Before(at.expires) && slices.Contains(at.scopes, "goauthentik.io/api") {
 		if u := s.st.userByPK(at.user); u != nil && u.isActive {
 			return u, nil
 		}
 	}
 	return nil, detailErr(http.StatusForbidden, msgTokenInvalid)
-}
-
-func hasScope(scopes []string, want string) bool {
-	for _, s := range scopes {
-		if s == want {
-			return true
-		}
-	}
-	return false
 }
 
 // baseURL is scheme://host of the request, like Django's

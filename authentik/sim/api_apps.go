@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -145,13 +146,11 @@ func (s *Server) memberOf(u *user, groupID string, depth int) bool {
 	if g == nil {
 		return false
 	}
-	for _, m := range g.users {
-		if m == u.pk {
-			return true
-		}
+	if slices.Contains(g.users, u.pk) {
+		return true
 	}
 	for _, other := range s.st.groups {
-		if contains(other.parents, g.uuid) && s.memberOf(u, other.uuid, depth+1) {
+		if slices.Contains(other.parents, g.uuid) && s.memberOf(u, other.uuid, depth+1) {
 			return true
 		}
 	}
@@ -272,7 +271,7 @@ func (c *call) appForm(f *form, old *application) *application {
 				break
 			}
 		}
-		if len(msgs) == 0 && v.reservedSlugs() && contains(reservedSlugs, slug) {
+		if len(msgs) == 0 && v.reservedSlugs() && slices.Contains(reservedSlugs, slug) {
 			msgs = append(msgs, fmt.Sprintf("The slug '%s' is reserved and cannot be used for applications.", slug))
 		}
 		if len(msgs) > 0 {
@@ -457,7 +456,7 @@ func (c *call) listBindings() (int, any, *apiErr) {
 		if target != "" && b.target != target {
 			continue
 		}
-		if len(targetIn) > 0 && !contains(targetIn, b.target) {
+		if len(targetIn) > 0 && !slices.Contains(targetIn, b.target) {
 			continue
 		}
 		if v, ok := lp.boolFilter("enabled"); ok && b.enabled != v {

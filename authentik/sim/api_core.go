@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,7 @@ func (c *call) listUsers() (int, any, *apiErr) {
 		if ids := c.q["groups_by_pk"]; len(ids) > 0 && !inGroups(st.groupsOf(u), ids, func(g *group) string { return g.uuid }) {
 			continue
 		}
-		if types := c.q["type"]; len(types) > 0 && !contains(types, u.typ) {
+		if types := c.q["type"]; len(types) > 0 && !slices.Contains(types, u.typ) {
 			continue
 		}
 		if lp.has("search") && !matchSearch(lp.get("search"), u.username, u.name, u.email) {
@@ -234,16 +235,7 @@ func (c *call) listUsers() (int, any, *apiErr) {
 
 func inGroups(gs []*group, want []string, key func(*group) string) bool {
 	for _, g := range gs {
-		if contains(want, key(g)) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
+		if slices.Contains(want, key(g)) {
 			return true
 		}
 	}
@@ -288,7 +280,7 @@ func (c *call) groupJSON(g *group, includeUsers, includeChildren, includeParents
 	children := []string{}
 	childObjs := []any{}
 	for _, other := range st.groups {
-		if contains(other.parents, g.uuid) {
+		if slices.Contains(other.parents, g.uuid) {
 			children = append(children, other.uuid)
 			childObjs = append(childObjs, map[string]any{
 				"pk": other.uuid, "name": other.name, "is_superuser": other.isSuperuser,
@@ -354,10 +346,10 @@ func (c *call) listGroups() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("is_superuser"); ok && g.isSuperuser != v {
 			continue
 		}
-		if names := c.q["members_by_username"]; len(names) > 0 && !groupHasMember(st, g, func(u *user) bool { return contains(names, u.username) }) {
+		if names := c.q["members_by_username"]; len(names) > 0 && !groupHasMember(st, g, func(u *user) bool { return slices.Contains(names, u.username) }) {
 			continue
 		}
-		if pks := c.q["members_by_pk"]; len(pks) > 0 && !groupHasMember(st, g, func(u *user) bool { return contains(pks, strconv.Itoa(u.pk)) }) {
+		if pks := c.q["members_by_pk"]; len(pks) > 0 && !groupHasMember(st, g, func(u *user) bool { return slices.Contains(pks, strconv.Itoa(u.pk)) }) {
 			continue
 		}
 		if lp.has("search") && !matchSearch(lp.get("search"), g.name) {
@@ -544,17 +536,12 @@ func (c *call) groupMembership(add bool) (int, any, *apiErr) {
 	if u == nil {
 		return 0, nil, detailErr(http.StatusNotFound, "User not found")
 	}
-	idx := -1
-	for i, m := range g.users {
-		if m == u.pk {
-			idx = i
-		}
-	}
-	if add && idx < 0 {
+	member := slices.Contains(g.users, u.pk)
+	if add && !member {
 		g.users = append(g.users, u.pk)
 	}
-	if !add && idx >= 0 {
-		g.users = append(g.users[:idx], g.users[idx+1:]...)
+	if !add && member {
+		g.users = slices.DeleteFunc(g.users, func(pk int) bool { return pk == u.pk })
 	}
 	return http.StatusNoContent, nil, nil
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -113,7 +114,7 @@ func (c *call) listScopeMappings() (int, any, *apiErr) {
 	managed := c.q["managed"]
 	var out []*scopeMapping
 	for _, m := range c.s.st.scopeMappings {
-		if len(managed) > 0 && !contains(managed, m.managed) {
+		if len(managed) > 0 && !slices.Contains(managed, m.managed) {
 			continue
 		}
 		if v, ok := lp.boolFilter("managed__isnull"); ok && c.s.ver.scopePathProvider() && (m.managed == "") != v {
@@ -204,7 +205,7 @@ func (c *call) listKeyPairs() (int, any, *apiErr) {
 		keyTypes = nil
 	}
 	for _, kt := range keyTypes {
-		if !contains([]string{"rsa", "ec", "dsa", "ed25519", "ed448"}, kt) {
+		if !slices.Contains([]string{"rsa", "ec", "dsa", "ed25519", "ed448"}, kt) {
 			return 0, nil, &apiErr{status: http.StatusBadRequest, body: map[string]any{
 				"key_type": []string{"Select a valid choice. " + kt + " is not one of the available choices."}}}
 		}
@@ -225,7 +226,7 @@ func (c *call) listKeyPairs() (int, any, *apiErr) {
 		}
 		if len(keyTypes) > 0 {
 			kt, _ := k.keyType().(string)
-			if !contains(keyTypes, kt) {
+			if !slices.Contains(keyTypes, kt) {
 				continue
 			}
 		}

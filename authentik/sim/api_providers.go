@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,7 +229,7 @@ func (c *call) listProviders() (int, any, *apiErr) {
 		if pms := c.q["property_mappings"]; len(pms) > 0 {
 			hit := false
 			for _, want := range pms {
-				if id, ok := normUUID(want); ok && contains(p.propertyMappings, id) {
+				if id, ok := normUUID(want); ok && slices.Contains(p.propertyMappings, id) {
 					hit = true
 				}
 			}
@@ -538,7 +539,7 @@ func (c *call) grantTypesField(f *form, raw any, keep []string) []string {
 			errs[strconv.Itoa(i)] = []string{msgNull}
 			continue
 		}
-		if !contains(choices, s) {
+		if !slices.Contains(choices, s) {
 			errs[strconv.Itoa(i)] = []string{fmt.Sprintf(msgInvalidChoice, s)}
 			continue
 		}
@@ -684,10 +685,7 @@ func (c *call) providerPreviewUser() (int, any, *apiErr) {
 			return 0, nil, &apiErr{status: http.StatusBadRequest, body: map[string]any{"for_user": "User not found"}}
 		}
 	}
-	var scopes []string
-	for _, m := range st.scopesOf(p) {
-		scopes = append(scopes, m.scopeName)
-	}
+	scopes := st.scopeNames(p)
 	now := c.s.now()
 	// ASSUMPTION: the temporary AccessToken's expiry is the token default
 	// (1 day since 2024.8, 30 minutes before).

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -199,7 +200,7 @@ func (s *Server) authorizationFlow(w http.ResponseWriter, r *http.Request, f *fl
 		} else {
 			var scopes []string
 			for _, m := range s.st.scopesOf(ap.provider) {
-				if contains(ap.scopes, m.scopeName) && m.description != "" {
+				if slices.Contains(ap.scopes, m.scopeName) && m.description != "" {
 					scopes = append(scopes, m.description)
 				}
 			}

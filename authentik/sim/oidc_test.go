@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestOIDCCodeFlowRS256(t *testing.T) {
 				t.Errorf("algs %v, want [RS256]", disc.Algs)
 			}
 			for _, want := range []string{"openid", "email", "profile"} {
-				if !contains(disc.Scopes, want) {
+				if !slices.Contains(disc.Scopes, want) {
 					t.Errorf("scopes_supported %v lacks %s", disc.Scopes, want)
 				}
 			}
@@ -577,7 +578,7 @@ func TestOIDCAccessRestrictedByBinding(t *testing.T) {
 		Groups []string `json:"groups"`
 	}
 	_ = idt.Claims(&c)
-	if !contains(c.Groups, "proxmox-admins") {
+	if !slices.Contains(c.Groups, "proxmox-admins") {
 		t.Errorf("groups %v lack proxmox-admins", c.Groups)
 	}
 }

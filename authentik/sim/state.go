@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -258,41 +259,34 @@ func numPKFromUUID(u string) int {
 	return v
 }
 
-func (st *state) userByPK(pk int) *user {
-	for _, u := range st.users {
-		if u.pk == pk {
-			return u
+// find returns the first element of list that matches, or nil.
+func find[T any](list []*T, match func(*T) bool) *T {
+	for _, x := range list {
+		if match(x) {
+			return x
 		}
 	}
 	return nil
+}
+
+func (st *state) userByPK(pk int) *user {
+	return find(st.users, func(u *user) bool { return u.pk == pk })
 }
 
 func (st *state) userByName(name string) *user {
-	for _, u := range st.users {
-		if u.username == name {
-			return u
-		}
-	}
-	return nil
+	return find(st.users, func(u *user) bool { return u.username == name })
 }
 
 func (st *state) groupByUUID(id string) *group {
-	for _, g := range st.groups {
-		if g.uuid == id {
-			return g
-		}
-	}
-	return nil
+	return find(st.groups, func(g *group) bool { return g.uuid == id })
 }
 
+// groupsOf returns the user's direct groups, ordered by name.
 func (st *state) groupsOf(u *user) []*group {
 	var out []*group
 	for _, g := range st.groups {
-		for _, m := range g.users {
-			if m == u.pk {
-				out = append(out, g)
-				break
-			}
+		if slices.Contains(g.users, u.pk) {
+			out = append(out, g)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].name < out[j].name })
@@ -302,104 +296,49 @@ func (st *state) groupsOf(u *user) []*group {
 // isSuperuser mirrors User.is_superuser: membership in a group with
 // is_superuser set.
 func (st *state) isSuperuser(u *user) bool {
-	for _, g := range st.groupsOf(u) {
-		if g.isSuperuser {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(st.groupsOf(u), func(g *group) bool { return g.isSuperuser })
 }
 
 func (st *state) flowByPK(pk string) *flow {
-	for _, f := range st.flows {
-		if f.pk == pk {
-			return f
-		}
-	}
-	return nil
+	return find(st.flows, func(f *flow) bool { return f.pk == pk })
 }
 
 func (st *state) flowBySlug(slug string) *flow {
-	for _, f := range st.flows {
-		if f.slug == slug {
-			return f
-		}
-	}
-	return nil
+	return find(st.flows, func(f *flow) bool { return f.slug == slug })
 }
 
 func (st *state) scopeMappingByPK(pk string) *scopeMapping {
-	for _, m := range st.scopeMappings {
-		if m.pk == pk {
-			return m
-		}
-	}
-	return nil
+	return find(st.scopeMappings, func(m *scopeMapping) bool { return m.pk == pk })
 }
 
 func (st *state) keyPairByPK(pk string) *keyPair {
-	for _, k := range st.keyPairs {
-		if k.pk == pk {
-			return k
-		}
-	}
-	return nil
+	return find(st.keyPairs, func(k *keyPair) bool { return k.pk == pk })
 }
 
 func (st *state) providerByPK(pk int) *provider {
-	for _, p := range st.providers {
-		if p.pk == pk {
-			return p
-		}
-	}
-	return nil
+	return find(st.providers, func(p *provider) bool { return p.pk == pk })
 }
 
 func (st *state) providerByClientID(id string) *provider {
-	for _, p := range st.providers {
-		if p.clientID == id {
-			return p
-		}
-	}
-	return nil
+	return find(st.providers, func(p *provider) bool { return p.clientID == id })
 }
 
 func (st *state) appBySlug(slug string) *application {
-	for _, a := range st.applications {
-		if a.slug == slug {
-			return a
-		}
-	}
-	return nil
+	return find(st.applications, func(a *application) bool { return a.slug == slug })
 }
 
 func (st *state) appByPK(pk string) *application {
-	for _, a := range st.applications {
-		if a.pk == pk {
-			return a
-		}
-	}
-	return nil
+	return find(st.applications, func(a *application) bool { return a.pk == pk })
 }
 
 // appOfProvider returns the application a provider is assigned to (the
 // Application.provider one-to-one link), or nil.
 func (st *state) appOfProvider(pk int) *application {
-	for _, a := range st.applications {
-		if a.provider != nil && *a.provider == pk {
-			return a
-		}
-	}
-	return nil
+	return find(st.applications, func(a *application) bool { return a.provider != nil && *a.provider == pk })
 }
 
 func (st *state) bindingByPK(pk string) *policyBinding {
-	for _, b := range st.bindings {
-		if b.pk == pk {
-			return b
-		}
-	}
-	return nil
+	return find(st.bindings, func(b *policyBinding) bool { return b.pk == pk })
 }
 
 // isBindingTarget reports whether pk names a PolicyBindingModel the
@@ -418,5 +357,14 @@ func (st *state) scopesOf(p *provider) []*scopeMapping {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].scopeName < out[j].scopeName })
+	return out
+}
+
+// scopeNames lists the scope names of scopesOf(p).
+func (st *state) scopeNames(p *provider) []string {
+	var out []string
+	for _, m := range st.scopesOf(p) {
+		out = append(out, m.scopeName)
+	}
 	return out
 }
