@@ -521,24 +521,18 @@ func (c *call) bindingForm(f *form, old *policyBinding) *policyBinding {
 		b = &cp
 	}
 	int32Min, int32Max := int64(-2147483648), int64(2147483647)
-	if id, ok, _ := f.uuidRef("target", true, false, st.isBindingTarget); ok {
+	if id, ok := f.uuidRef("target", true, false, st.isBindingTarget); ok {
 		b.target = id
 	}
 	if n, ok, _ := f.integer("order", intOpts{required: true, min: &int32Min, max: &int32Max}); ok {
 		b.order = int(n)
 	}
 	// Policies are not simulated: every policy pk is unknown.
-	if id, ok, isNull := f.uuidRef("policy", false, true, func(string) bool { return false }); ok {
+	if id, ok := f.uuidRef("policy", false, true, func(string) bool { return false }); ok {
 		b.policy = id
-		if isNull {
-			b.policy = ""
-		}
 	}
-	if id, ok, isNull := f.uuidRef("group", false, true, func(id string) bool { return st.groupByUUID(id) != nil }); ok {
+	if id, ok := f.uuidRef("group", false, true, func(id string) bool { return st.groupByUUID(id) != nil }); ok {
 		b.group = id
-		if isNull {
-			b.group = ""
-		}
 	}
 	if pk, ok := f.intRef("user", true, func(pk int) bool { return st.userByPK(pk) != nil }); ok {
 		b.user = pk

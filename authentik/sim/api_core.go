@@ -438,9 +438,9 @@ func (c *call) groupForm(f *form, g *group) *group {
 		if ids, ok := f.uuidRefList("parents", groupExists); ok {
 			out.parents = ids
 		}
-	} else if id, ok, isNull := f.uuidRef("parent", false, true, groupExists); ok {
+	} else if id, ok := f.uuidRef("parent", false, true, groupExists); ok {
 		out.parents = nil
-		if !isNull {
+		if id != "" {
 			out.parents = []string{id}
 		}
 	}

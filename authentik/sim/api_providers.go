@@ -407,17 +407,14 @@ func (c *call) providerForm(f *form, old *provider) *provider {
 		}
 		p.name = name
 	}
-	if id, ok, isNull := f.uuidRef("authentication_flow", false, true, flowExists); ok {
+	if id, ok := f.uuidRef("authentication_flow", false, true, flowExists); ok {
 		p.authenticationFlow = id
-		if isNull {
-			p.authenticationFlow = ""
-		}
 	}
-	if id, ok, _ := f.uuidRef("authorization_flow", true, false, flowExists); ok {
+	if id, ok := f.uuidRef("authorization_flow", true, false, flowExists); ok {
 		p.authorizationFlow = id
 	}
 	if v.invalidationFlow() {
-		if id, ok, _ := f.uuidRef("invalidation_flow", true, false, flowExists); ok {
+		if id, ok := f.uuidRef("invalidation_flow", true, false, flowExists); ok {
 			p.invalidationFlow = id
 		}
 	}
@@ -456,18 +453,12 @@ func (c *call) providerForm(f *form, old *provider) *provider {
 	if b, ok := f.boolean("include_claims_in_id_token"); ok {
 		p.includeClaimsInIDToken = b
 	}
-	if id, ok, isNull := f.uuidRef("signing_key", false, true, keyExists); ok {
+	if id, ok := f.uuidRef("signing_key", false, true, keyExists); ok {
 		p.signingKey = id
-		if isNull {
-			p.signingKey = ""
-		}
 	}
 	if v.encryptionKey() {
-		if id, ok, isNull := f.uuidRef("encryption_key", false, true, keyExists); ok {
+		if id, ok := f.uuidRef("encryption_key", false, true, keyExists); ok {
 			p.encryptionKey = id
-			if isNull {
-				p.encryptionKey = ""
-			}
 		}
 	}
 	c.redirectURIsField(f, p)

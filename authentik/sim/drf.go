@@ -388,8 +388,7 @@ func normUUID(s string) (string, bool) {
 	if !uuidRE.MatchString(s) {
 		return "", false
 	}
-	h := strings.ToLower(strings.ReplaceAll(s, "-", ""))
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], true
+	return dashed(strings.ToLower(strings.ReplaceAll(s, "-", ""))), true
 }
 
 // uuidRefValue checks one value of a UUID-keyed PrimaryKeyRelatedField:
@@ -412,38 +411,28 @@ func uuidRefValue(v any, exists func(string) bool) (string, string) {
 	return "", fmt.Sprintf(msgIncorrectType, pyType(v))
 }
 
-// uuidRef mirrors a single (nullable) PrimaryKeyRelatedField to a
-// UUID-keyed model. isNull reports an accepted null.
-func (f *form) uuidRef(name string, required, allowNull bool, exists func(string) bool) (id string, present, isNull bool) {
-	v, ok := f.get(name, required)
+// related reads the raw value of a PrimaryKeyRelatedField. null, and ""
+// (which RelatedField.run_validation turns into None), are refused unless
+// allowNull; an accepted null gives v == nil. ok is false when the field is
+// absent or refused.
+func (f *form) related(name string, required, allowNull bool) (v any, ok bool) {
+	v, ok = f.get(name, required)
 	if !ok {
-		return "", false, false
+		return nil, false
 	}
-	if v == nil {
+	if v == nil || v == "" {
 		if allowNull {
-			return "", true, true
+			return nil, true
 		}
 		f.fail(name, msgNull)
-		return "", false, false
+		return nil, false
 	}
-	if s, isStr := v.(string); isStr && s == "" {
-		// RelatedField.run_validation turns "" into None.
-		if allowNull {
-			return "", true, true
-		}
-		f.fail(name, msgNull)
-		return "", false, false
-	}
-	id, msg := uuidRefValue(v, exists)
-	if msg != "" {
-		f.fail(name, msg)
-		return "", false, false
-	}
-	return id, true, false
+	return v, true
 }
 
-// uuidRefList mirrors PrimaryKeyRelatedField(many=True).
-func (f *form) uuidRefList(name string, exists func(string) bool) ([]string, bool) {
+// relatedList mirrors PrimaryKeyRelatedField(many=True): a list whose first
+// bad item's message becomes the field's error.
+func relatedList[T any](f *form, name string, value func(any) (T, string)) ([]T, bool) {
 	v, ok := f.get(name, false)
 	if !ok {
 		return nil, false
@@ -457,21 +446,35 @@ func (f *form) uuidRefList(name string, exists func(string) bool) ([]string, boo
 		f.fail(name, fmt.Sprintf(msgNotList, pyType(v)))
 		return nil, false
 	}
-	out := []string{}
-	var msgs []string
+	out := []T{}
 	for _, item := range list {
-		id, msg := uuidRefValue(item, exists)
+		x, msg := value(item)
 		if msg != "" {
-			msgs = append(msgs, msg)
-			continue
+			f.fail(name, msg)
+			return nil, false
 		}
-		out = append(out, id)
-	}
-	if len(msgs) > 0 {
-		f.fail(name, msgs[0])
-		return nil, false
+		out = append(out, x)
 	}
 	return out, true
+}
+
+// uuidRef mirrors a single (nullable) PrimaryKeyRelatedField to a
+// UUID-keyed model; an accepted null gives "".
+func (f *form) uuidRef(name string, required, allowNull bool, exists func(string) bool) (string, bool) {
+	v, ok := f.related(name, required, allowNull)
+	if !ok || v == nil {
+		return "", ok
+	}
+	id, msg := uuidRefValue(v, exists)
+	if msg != "" {
+		f.fail(name, msg)
+		return "", false
+	}
+	return id, true
+}
+
+func (f *form) uuidRefList(name string, exists func(string) bool) ([]string, bool) {
+	return relatedList(f, name, func(v any) (string, string) { return uuidRefValue(v, exists) })
 }
 
 // intRefValue checks one value of an integer-keyed PrimaryKeyRelatedField.
@@ -502,24 +505,12 @@ func intRefValue(v any, exists func(int) bool) (int, string) {
 	return int(n), ""
 }
 
-func (f *form) intRef(name string, allowNull bool, exists func(int) bool) (val *int, present bool) {
-	v, ok := f.get(name, false)
-	if !ok {
-		return nil, false
-	}
-	if v == nil {
-		if allowNull {
-			return nil, true
-		}
-		f.fail(name, msgNull)
-		return nil, false
-	}
-	if s, isStr := v.(string); isStr && s == "" {
-		if allowNull {
-			return nil, true
-		}
-		f.fail(name, msgNull)
-		return nil, false
+// intRef mirrors a single (nullable) PrimaryKeyRelatedField to an
+// integer-keyed model; an accepted null gives nil.
+func (f *form) intRef(name string, allowNull bool, exists func(int) bool) (*int, bool) {
+	v, ok := f.related(name, false, allowNull)
+	if !ok || v == nil {
+		return nil, ok
 	}
 	n, msg := intRefValue(v, exists)
 	if msg != "" {
@@ -530,29 +521,7 @@ func (f *form) intRef(name string, allowNull bool, exists func(int) bool) (val *
 }
 
 func (f *form) intRefList(name string, exists func(int) bool) ([]int, bool) {
-	v, ok := f.get(name, false)
-	if !ok {
-		return nil, false
-	}
-	if v == nil {
-		f.fail(name, msgNull)
-		return nil, false
-	}
-	list, isList := v.([]any)
-	if !isList {
-		f.fail(name, fmt.Sprintf(msgNotList, pyType(v)))
-		return nil, false
-	}
-	out := []int{}
-	for _, item := range list {
-		n, msg := intRefValue(item, exists)
-		if msg != "" {
-			f.fail(name, msg)
-			return nil, false
-		}
-		out = append(out, n)
-	}
-	return out, true
+	return relatedList(f, name, func(v any) (int, string) { return intRefValue(v, exists) })
 }
 
 // dict mirrors DRF JSONField/DictField for "attributes".

@@ -107,6 +107,20 @@ func TestFormFields(t *testing.T) {
 	if !reflect.DeepEqual(f.errs, want) {
 		t.Errorf("errors %v\nwant   %v", f.errs, want)
 	}
+	// null and "" are an accepted None where the relation is nullable.
+	nullable := &form{data: map[string]any{"a": nil, "b": "", "c": json.Number("4")}, errs: map[string]any{}}
+	if id, ok := nullable.uuidRef("a", true, true, func(string) bool { return true }); !ok || id != "" {
+		t.Errorf("nullable uuid ref null: %q,%v", id, ok)
+	}
+	if pk, ok := nullable.intRef("b", true, func(int) bool { return true }); !ok || pk != nil {
+		t.Errorf("nullable int ref \"\": %v,%v", pk, ok)
+	}
+	if pk, ok := nullable.intRef("c", true, func(n int) bool { return n == 4 }); !ok || pk == nil || *pk != 4 {
+		t.Errorf("int ref 4: %v,%v", pk, ok)
+	}
+	if !nullable.ok() {
+		t.Errorf("nullable refs: %v", nullable.errs)
+	}
 	partial := &form{data: map[string]any{}, partial: true, errs: map[string]any{}}
 	partial.str("name", strOpts{required: true})
 	if !partial.ok() {

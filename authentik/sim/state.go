@@ -213,7 +213,11 @@ func newUUID() string {
 	}
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b[:])
+	return dashed(hex.EncodeToString(b[:]))
+}
+
+// dashed writes 32 hex digits in the 8-4-4-4-12 form of a UUID.
+func dashed(h string) string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
