@@ -216,10 +216,26 @@ func (c *Client) Version() Version {
 // callers (including the detection of version-dependent calls) share one
 // request.
 func (c *Client) ServerVersion(ctx context.Context) (*VersionInfo, error) {
+	return c.versionInfo(ctx, false)
+}
+
+// DetectVersion is ServerVersion without a second request: it returns the
+// answer the client already has (from ServerVersion or from the detection
+// of a version-dependent call), joins the request in flight, or asks.
+func (c *Client) DetectVersion(ctx context.Context) (*VersionInfo, error) {
+	return c.versionInfo(ctx, true)
+}
+
+func (c *Client) versionInfo(ctx context.Context, reuse bool) (*VersionInfo, error) {
 	if ctx == nil {
 		return nil, errors.New("authentik: nil context")
 	}
 	c.mu.Lock()
+	if reuse && c.vinfo != nil {
+		out := *c.vinfo
+		c.mu.Unlock()
+		return &out, nil
+	}
 	call := c.asking
 	leader := call == nil
 	if leader {
@@ -228,6 +244,8 @@ func (c *Client) ServerVersion(ctx context.Context) (*VersionInfo, error) {
 	}
 	c.mu.Unlock()
 	if leader {
+		// askVersion records vinfo before the call is cleared, so a caller
+		// that finds no call in flight finds the recorded answer.
 		call.vi, call.err = c.askVersion(ctx)
 		c.mu.Lock()
 		c.asking = nil
@@ -284,7 +302,7 @@ func (c *Client) serverVersion(ctx context.Context) (Version, error) {
 	if v, ok := c.knownVersion(); ok {
 		return v, nil
 	}
-	if _, err := c.ServerVersion(ctx); err != nil {
+	if _, err := c.DetectVersion(ctx); err != nil {
 		return Version{}, fmt.Errorf("authentik: detecting the server version: %w", err)
 	}
 	v, _ := c.knownVersion() // WithVersion wins over the detected one

@@ -192,3 +192,39 @@ func TestFailedDetectionCancelsTheRead(t *testing.T) {
 		t.Fatal("the server never saw the read cancelled")
 	}
 }
+
+// DetectVersion shares the detection of the version-dependent calls (in
+// flight or done); ServerVersion always asks.
+func TestDetectVersionReusesTheDetection(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, "")
+	overlapped := versionWaitsFor(f, "2025.8.1", "/providers/oauth2/")
+	f.replyList("/providers/oauth2/")
+	c := f.client()
+	var (
+		wg   sync.WaitGroup
+		vi   *authentik.VersionInfo
+		errs [2]error
+	)
+	wg.Go(func() { _, errs[0] = c.ListOAuth2Providers(ctx, authentik.ListProvidersOptions{}) })
+	wg.Go(func() { vi, errs[1] = c.DetectVersion(ctx) })
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || vi.Current != "2025.8.1" || !overlapped() {
+		t.Fatalf("%v %v %+v overlapped=%v", errs[0], errs[1], vi, overlapped())
+	}
+	if n := len(f.calls("GET", "/admin/version/")); n != 1 {
+		t.Fatalf("version asked %d times, want 1", n)
+	}
+	if vi, err := c.DetectVersion(ctx); err != nil || vi.Parsed != authentik.MustParseVersion("2025.8.1") {
+		t.Fatalf("DetectVersion after detection: %+v, %v", vi, err)
+	}
+	if n := len(f.calls("GET", "/admin/version/")); n != 1 {
+		t.Fatalf("DetectVersion asked again (%d)", n)
+	}
+	if _, err := c.ServerVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.calls("GET", "/admin/version/")); n != 2 {
+		t.Fatalf("ServerVersion did not ask (%d)", n)
+	}
+}

@@ -90,9 +90,10 @@ func recordingClients(b *testing.B, e *env) (*steps.Clients, []*recorder) {
 //
 //   - stages: dependent waves of pvesso's own requests. The limit is
 //     4 (reads → provider ∥ realm ∥ group → application ∥ ACL ∥ users →
-//     issuer check ∥ auth-url); it is 5 while the authentik client sends
-//     its version-dependent reads (providers, key pairs, scope mappings)
-//     only after detecting the version (see /work/brief/REQUESTS.md).
+//     issuer check ∥ auth-url). The authentik client sends its provider,
+//     key pair and scope mapping reads together with the version detection
+//     and decodes them once the version is known, so the reads are one
+//     wave.
 //
 //     go test -run '^$' -bench BenchmarkFreshSetup -benchtime 20x ./steps/
 func BenchmarkFreshSetup(b *testing.B) {

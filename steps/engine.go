@@ -109,8 +109,8 @@ func setupSteps() []step {
 }
 
 // stages group the writes: each stage depends only on earlier ones, its
-// steps run concurrently. Critical path of a fresh setup: reads (2 round
-// trips) → provider ∥ realm ∥ group → application ∥ ACL ∥ users → issuer
+// steps run concurrently. Critical path of a fresh setup: reads (one
+// round trip: the authentik version is detected alongside) → provider ∥ realm ∥ group → application ∥ ACL ∥ users → issuer
 // check ∥ auth-url. The key stage only costs when a key is generated.
 func stages() [][]step {
 	return [][]step{

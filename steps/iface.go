@@ -12,7 +12,9 @@ import (
 type AuthentikAPI interface {
 	BaseURL() string
 	IssuerURL(slug string) string
-	ServerVersion(ctx context.Context) (*authentik.VersionInfo, error)
+	// DetectVersion shares the client's own version detection (one GET
+	// /admin/version/ for the engine and the version-dependent reads).
+	DetectVersion(ctx context.Context) (*authentik.VersionInfo, error)
 	Me(ctx context.Context) (*authentik.User, error)
 	ListUsers(ctx context.Context, o authentik.ListUsersOptions) ([]authentik.User, error)
 	FlowBySlug(ctx context.Context, slug string) (*authentik.Flow, error)

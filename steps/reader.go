@@ -64,10 +64,12 @@ func newReader(c *Clients, in Inputs) *reader {
 		akUsers: map[string]*memo[[]authentik.User]{}, perms: map[string]*memo[proxmox.Permissions]{}}
 }
 
-// AuthentikVersion detects the server version first: every
-// version-dependent read waits for it, so the client never detects it twice.
+// AuthentikVersion is the client's version detection, which the
+// version-dependent reads (providers, key pairs, scope mappings) share: they
+// go out together with it and are decoded once it is back, so all
+// Authentik reads form one wave.
 func (r *reader) AuthentikVersion(ctx context.Context) (*authentik.VersionInfo, error) {
-	return r.akVersion.get(func() (*authentik.VersionInfo, error) { return r.ak.ServerVersion(ctx) })
+	return r.akVersion.get(func() (*authentik.VersionInfo, error) { return r.ak.DetectVersion(ctx) })
 }
 
 func (r *reader) Me(ctx context.Context) (*authentik.User, error) {
@@ -110,9 +112,6 @@ var requiredScopes = []struct{ Managed, Scope string }{
 
 func (r *reader) Mappings(ctx context.Context) ([]authentik.ScopeMapping, error) {
 	return r.mappings.get(func() ([]authentik.ScopeMapping, error) {
-		if _, err := r.AuthentikVersion(ctx); err != nil {
-			return nil, err
-		}
 		ids := make([]string, 0, len(requiredScopes))
 		for _, s := range requiredScopes {
 			ids = append(ids, s.Managed)
@@ -123,9 +122,6 @@ func (r *reader) Mappings(ctx context.Context) ([]authentik.ScopeMapping, error)
 
 func (r *reader) KeyPairs(ctx context.Context) ([]authentik.KeyPair, error) {
 	return r.keyPairs.get(func() ([]authentik.KeyPair, error) {
-		if _, err := r.AuthentikVersion(ctx); err != nil {
-			return nil, err
-		}
 		kps, err := r.ak.ListKeyPairs(ctx, authentik.ListKeyPairsOptions{})
 		if err != nil {
 			return nil, err
@@ -148,9 +144,6 @@ func (r *reader) KeyPairs(ctx context.Context) ([]authentik.KeyPair, error) {
 // and client id locally).
 func (r *reader) Providers(ctx context.Context) ([]authentik.OAuth2Provider, error) {
 	return r.providers.get(func() ([]authentik.OAuth2Provider, error) {
-		if _, err := r.AuthentikVersion(ctx); err != nil {
-			return nil, err
-		}
 		return r.ak.ListOAuth2Providers(ctx, authentik.ListProvidersOptions{})
 	})
 }
