@@ -464,6 +464,15 @@ func list[T any, PT interface {
 	*T
 	item
 }](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
+	return listMax[T, PT](ctx, c, path, q, 0)
+}
+
+// listMax is list that stops reading pages once it has limit results (0 =
+// no limit). It may return more than limit (the rest of the last page).
+func listMax[T any, PT interface {
+	*T
+	item
+}](ctx context.Context, c *Client, path string, q url.Values, limit int) ([]T, error) {
 	if q == nil {
 		q = url.Values{}
 	}
@@ -500,7 +509,7 @@ func list[T any, PT interface {
 			out = append(out, v)
 		}
 		next := *p.Pagination.Next
-		if next == 0 {
+		if next == 0 || (limit > 0 && len(out) >= limit) {
 			return out, nil
 		}
 		if next != float64(int(next)) || int(next) <= pageNo {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 )
 
 // User is an authentik user as pvesso needs it.
@@ -125,11 +128,26 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 	return out, nil
 }
 
+// User types (UserTypeEnum, 2024.8.4 … 2026.8.3).
+const (
+	UserTypeInternal               = "internal"
+	UserTypeExternal               = "external"
+	UserTypeServiceAccount         = "service_account"
+	UserTypeInternalServiceAccount = "internal_service_account"
+)
+
 // ListUsersOptions filters ListUsers; empty fields do not filter.
 type ListUsersOptions struct {
 	Username string // exact
 	Email    string // exact
 	Search   string
+	// Active filters on is_active when not nil.
+	Active *bool
+	// Types keeps only these user types (the type filter, repeatable).
+	Types []string
+	// Max stops after this many users (no further pages are read); 0 =
+	// all.
+	Max int
 }
 
 // ListUsers lists users (GET /core/users/), following pagination.
@@ -144,8 +162,17 @@ func (c *Client) ListUsers(ctx context.Context, o ListUsersOptions) ([]User, err
 	if o.Search != "" {
 		q.Set("search", o.Search)
 	}
+	if o.Active != nil {
+		q.Set("is_active", strconv.FormatBool(*o.Active))
+	}
+	for _, t := range o.Types {
+		q.Add("type", t)
+	}
+	if o.Max < 0 {
+		return nil, fmt.Errorf("%w: negative Max", ErrInvalidRequest)
+	}
 	q.Set("include_groups", "true")
-	raw, err := list[userJSON](ctx, c, "/core/users/", q)
+	raw, err := listMax[userJSON](ctx, c, "/core/users/", q, o.Max)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +180,14 @@ func (c *Client) ListUsers(ctx context.Context, o ListUsersOptions) ([]User, err
 	for i := range raw {
 		u := raw[i].user()
 		// defensive: an exact filter the server ignored must not leak others
-		if (o.Username != "" && u.Username != o.Username) || (o.Email != "" && u.Email != o.Email) {
+		if (o.Username != "" && u.Username != o.Username) || (o.Email != "" && u.Email != o.Email) ||
+			(o.Active != nil && u.IsActive != *o.Active) || (len(o.Types) > 0 && !slices.Contains(o.Types, u.Type)) {
 			continue
 		}
 		out = append(out, u)
+		if o.Max > 0 && len(out) == o.Max {
+			break
+		}
 	}
 	return out, nil
 }

@@ -259,6 +259,7 @@ type KeyPairFact struct {
 	PK            string    `json:"pk"`
 	Name          string    `json:"name"`
 	KeyType       string    `json:"key_type,omitempty"`
+	KeySize       int       `json:"key_size,omitempty"` // bits; only Engine.KeyPairs reads it (0 = unknown)
 	Expiry        time.Time `json:"expiry"`
 	HasPrivateKey bool      `json:"has_private_key"`
 	Eligible      bool      `json:"eligible"`
@@ -573,6 +574,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 type UserInfo struct {
 	PK       int
 	Username string
+	Name     string // display name
 	Email    string
 	UID      string // hashed user id
 	UUID     string // User.uuid: the sub under user_uuid

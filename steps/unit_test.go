@@ -82,8 +82,8 @@ func TestUserIDPerModeAndClaim(t *testing.T) {
 }
 
 func TestUserInfoOfCopiesUUIDAndUPN(t *testing.T) {
-	got := UserInfoOf(authentik.User{PK: 3, Username: "a", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"})
-	want := UserInfo{PK: 3, Username: "a", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"}
+	got := UserInfoOf(authentik.User{PK: 3, Username: "a", Name: "A", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"})
+	want := UserInfo{PK: 3, Username: "a", Name: "A", Email: "a@x", UID: "h", UUID: "u-u-i-d", UPN: "a@corp"}
 	if got != want {
 		t.Errorf("UserInfoOf = %+v, want %+v", got, want)
 	}

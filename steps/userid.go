@@ -96,7 +96,7 @@ func Preview(in Inputs, u UserInfo) (string, error) {
 
 // UserInfoOf converts an authentik user.
 func UserInfoOf(u authentik.User) UserInfo {
-	return UserInfo{PK: u.PK, Username: u.Username, Email: u.Email, UID: u.UID, UUID: u.UUID, UPN: u.UPN}
+	return UserInfo{PK: u.PK, Username: u.Username, Name: u.Name, Email: u.Email, UID: u.UID, UUID: u.UUID, UPN: u.UPN}
 }
 
 // structuralUserIDProblem reports a subject mode / claim / realm combination
