@@ -256,38 +256,25 @@ func (c *call) appForm(f *form, old *application) *application {
 		a = &cp
 		a.backchannelProviders = append([]int(nil), old.backchannelProviders...)
 	}
-	if name, ok, _ := f.str("name", strOpts{required: true}); ok {
+	if name, ok := f.str("name", strOpts{required: true}); ok {
 		a.name = name
 	}
 	maxLen := 0
 	if v.slugMax50() {
 		maxLen = 50
 	}
-	if slug, ok, _ := f.str("slug", strOpts{required: true, maxLen: maxLen, pattern: slugRE, patternMsg: msgSlug}); ok {
-		var msgs []string
-		for _, other := range st.applications {
-			if other.slug == slug && (old == nil || other.pk != old.pk) {
-				msgs = append(msgs, "Application with this slug already exists.")
-				break
-			}
-		}
-		if len(msgs) == 0 && v.reservedSlugs() && slices.Contains(reservedSlugs, slug) {
-			msgs = append(msgs, fmt.Sprintf("The slug '%s' is reserved and cannot be used for applications.", slug))
-		}
-		if len(msgs) > 0 {
-			f.fail("slug", msgs...)
+	if slug, ok := f.str("slug", strOpts{required: true, maxLen: maxLen, pattern: slugRE, patternMsg: msgSlug}); ok {
+		if taken(st.applications, old, func(o *application) bool { return o.slug == slug }) {
+			f.fail("slug", "Application with this slug already exists.")
+		} else if v.reservedSlugs() && slices.Contains(reservedSlugs, slug) {
+			f.fail("slug", fmt.Sprintf("The slug '%s' is reserved and cannot be used for applications.", slug))
 		}
 		a.slug = slug
 	}
 	if pk, ok := f.intRef("provider", true, func(pk int) bool { return st.providerByPK(pk) != nil }); ok {
-		if pk != nil {
-			for _, other := range st.applications {
-				if other.provider != nil && *other.provider == *pk && (old == nil || other.pk != old.pk) {
-					// Application.provider is a OneToOneField (unique).
-					f.fail("provider", "Application with this provider already exists.")
-					break
-				}
-			}
+		// Application.provider is a OneToOneField (unique).
+		if pk != nil && taken(st.applications, old, func(o *application) bool { return o.provider != nil && *o.provider == *pk }) {
+			f.fail("provider", "Application with this provider already exists.")
 		}
 		a.provider = pk
 	}
@@ -297,27 +284,24 @@ func (c *call) appForm(f *form, old *application) *application {
 	if b, ok := f.boolean("open_in_new_tab"); ok {
 		a.openInNewTab = b
 	}
-	if u, ok, _ := f.str("meta_launch_url", strOpts{allowBlank: true}); ok {
-		if u != "" && !validURL(u) {
-			f.fail("meta_launch_url", msgURL)
-		}
+	if u, ok := f.url("meta_launch_url"); ok {
 		a.metaLaunchURL = u
 	}
 	if v.writableIcons() {
-		if s, ok, _ := f.str("meta_icon", strOpts{allowBlank: true}); ok {
+		if s, ok := f.str("meta_icon", strOpts{allowBlank: true}); ok {
 			a.metaIcon = s
 		}
 	}
-	if s, ok, _ := f.str("meta_description", strOpts{allowBlank: true}); ok {
+	if s, ok := f.str("meta_description", strOpts{allowBlank: true}); ok {
 		a.metaDescription = s
 	}
-	if s, ok, _ := f.str("meta_publisher", strOpts{allowBlank: true}); ok {
+	if s, ok := f.str("meta_publisher", strOpts{allowBlank: true}); ok {
 		a.metaPublisher = s
 	}
 	if m, ok := f.choice("policy_engine_mode", false, policyEngineModes); ok {
 		a.policyEngineMode = m
 	}
-	if s, ok, _ := f.str("group", strOpts{allowBlank: true}); ok {
+	if s, ok := f.str("group", strOpts{allowBlank: true}); ok {
 		a.group = s
 	}
 	if v.metaHide() {
@@ -329,38 +313,22 @@ func (c *call) appForm(f *form, old *application) *application {
 }
 
 func (c *call) createApplication() (int, any, *apiErr) {
-	f, err := parseBody(c.r, false)
+	a, err := validated(c, false, nil, c.appForm)
 	if err != nil {
 		return 0, nil, err
-	}
-	a := c.appForm(f, nil)
-	if !f.ok() {
-		return 0, nil, f.err()
 	}
 	a.pk = newUUID()
 	c.s.st.applications = append(c.s.st.applications, a)
 	return http.StatusCreated, c.appJSON(a), nil
 }
 
-func (c *call) saveApplication(partial bool) (int, any, *apiErr) {
-	old, err := c.lookupApp()
-	if err != nil {
-		return 0, nil, err
-	}
-	f, err := parseBody(c.r, partial)
-	if err != nil {
-		return 0, nil, err
-	}
-	a := c.appForm(f, old)
-	if !f.ok() {
-		return 0, nil, f.err()
-	}
-	*old = *a
-	return http.StatusOK, c.appJSON(old), nil
+func (c *call) putApplication() (int, any, *apiErr) {
+	return update(c, false, c.lookupApp, c.appForm, c.appJSON)
 }
 
-func (c *call) putApplication() (int, any, *apiErr)   { return c.saveApplication(false) }
-func (c *call) patchApplication() (int, any, *apiErr) { return c.saveApplication(true) }
+func (c *call) patchApplication() (int, any, *apiErr) {
+	return update(c, true, c.lookupApp, c.appForm, c.appJSON)
+}
 
 func (c *call) deleteApplication() (int, any, *apiErr) {
 	a, err := c.lookupApp()
@@ -368,20 +336,9 @@ func (c *call) deleteApplication() (int, any, *apiErr) {
 		return 0, nil, err
 	}
 	st := &c.s.st
-	for i, x := range st.applications {
-		if x == a {
-			st.applications = append(st.applications[:i], st.applications[i+1:]...)
-			break
-		}
-	}
+	st.applications = without(st.applications, a)
 	// PolicyBinding.target is on_delete=CASCADE.
-	kept := st.bindings[:0]
-	for _, b := range st.bindings {
-		if b.target != a.pk {
-			kept = append(kept, b)
-		}
-	}
-	st.bindings = kept
+	st.bindings = slices.DeleteFunc(st.bindings, func(b *policyBinding) bool { return b.target == a.pk })
 	return http.StatusNoContent, nil, nil
 }
 
@@ -524,7 +481,7 @@ func (c *call) bindingForm(f *form, old *policyBinding) *policyBinding {
 	if id, ok := f.uuidRef("target", true, false, st.isBindingTarget); ok {
 		b.target = id
 	}
-	if n, ok, _ := f.integer("order", intOpts{required: true, min: &int32Min, max: &int32Max}); ok {
+	if n, ok := f.integer("order", intOpts{required: true, min: &int32Min, max: &int32Max}); ok {
 		b.order = int(n)
 	}
 	// Policies are not simulated: every policy pk is unknown.
@@ -544,7 +501,7 @@ func (c *call) bindingForm(f *form, old *policyBinding) *policyBinding {
 		b.enabled = v
 	}
 	zero := int64(0)
-	if n, ok, _ := f.integer("timeout", intOpts{min: &zero, max: &int32Max}); ok {
+	if n, ok := f.integer("timeout", intOpts{min: &zero, max: &int32Max}); ok {
 		b.timeout = int(n)
 	}
 	if v, ok := f.boolean("failure_result"); ok {
@@ -572,50 +529,28 @@ func (c *call) bindingForm(f *form, old *policyBinding) *policyBinding {
 }
 
 func (c *call) createBinding() (int, any, *apiErr) {
-	f, err := parseBody(c.r, false)
+	b, err := validated(c, false, nil, c.bindingForm)
 	if err != nil {
 		return 0, nil, err
-	}
-	b := c.bindingForm(f, nil)
-	if !f.ok() {
-		return 0, nil, f.err()
 	}
 	b.pk = newUUID()
 	c.s.st.bindings = append(c.s.st.bindings, b)
 	return http.StatusCreated, c.bindingJSON(b), nil
 }
 
-func (c *call) saveBinding(partial bool) (int, any, *apiErr) {
-	old, err := c.lookupBinding()
-	if err != nil {
-		return 0, nil, err
-	}
-	f, err := parseBody(c.r, partial)
-	if err != nil {
-		return 0, nil, err
-	}
-	b := c.bindingForm(f, old)
-	if !f.ok() {
-		return 0, nil, f.err()
-	}
-	*old = *b
-	return http.StatusOK, c.bindingJSON(old), nil
+func (c *call) putBinding() (int, any, *apiErr) {
+	return update(c, false, c.lookupBinding, c.bindingForm, c.bindingJSON)
 }
 
-func (c *call) putBinding() (int, any, *apiErr)   { return c.saveBinding(false) }
-func (c *call) patchBinding() (int, any, *apiErr) { return c.saveBinding(true) }
+func (c *call) patchBinding() (int, any, *apiErr) {
+	return update(c, true, c.lookupBinding, c.bindingForm, c.bindingJSON)
+}
 
 func (c *call) deleteBinding() (int, any, *apiErr) {
 	b, err := c.lookupBinding()
 	if err != nil {
 		return 0, nil, err
 	}
-	st := &c.s.st
-	for i, x := range st.bindings {
-		if x == b {
-			st.bindings = append(st.bindings[:i], st.bindings[i+1:]...)
-			break
-		}
-	}
+	c.s.st.bindings = without(c.s.st.bindings, b)
 	return http.StatusNoContent, nil, nil
 }

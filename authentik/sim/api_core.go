@@ -361,10 +361,9 @@ func (c *call) listGroups() (int, any, *apiErr) {
 		"name":         func(g *group) string { return g.name },
 		"is_superuser": func(g *group) string { return strconv.FormatBool(g.isSuperuser) },
 	}, "name")
-	iu, ic, ip := c.groupFlags()
 	res := make([]any, 0, len(out))
 	for _, g := range out {
-		res = append(res, c.groupJSON(g, iu, ic, ip))
+		res = append(res, c.groupAnswer(g))
 	}
 	page, err := c.s.paginate(c.q, res)
 	if err != nil {
@@ -399,8 +398,7 @@ func (c *call) getGroup() (int, any, *apiErr) {
 	if err != nil {
 		return 0, nil, err
 	}
-	iu, ic, ip := c.groupFlags()
-	return http.StatusOK, c.groupJSON(g, iu, ic, ip), nil
+	return http.StatusOK, c.groupAnswer(g), nil
 }
 
 // groupForm validates a GroupRequest. Group names are unique since 2024.6
@@ -420,13 +418,9 @@ func (c *call) groupForm(f *form, g *group) *group {
 	if !v.atLeast(2024, 8, 0) {
 		maxLen = 80
 	}
-	if name, ok, _ := f.str("name", strOpts{required: true, maxLen: maxLen}); ok {
-		if v.atLeast(2024, 6, 0) {
-			for _, other := range st.groups {
-				if other.name == name && (g == nil || other.uuid != g.uuid) {
-					f.fail("name", "Group with this name already exists.")
-				}
-			}
+	if name, ok := f.str("name", strOpts{required: true, maxLen: maxLen}); ok {
+		if v.atLeast(2024, 6, 0) && taken(st.groups, g, func(o *group) bool { return o.name == name }) {
+			f.fail("name", "Group with this name already exists.")
 		}
 		out.name = name
 	}
@@ -457,42 +451,30 @@ func (c *call) groupForm(f *form, g *group) *group {
 	return out
 }
 
+// groupAnswer is groupJSON with the include_* flags of the request.
+func (c *call) groupAnswer(g *group) map[string]any {
+	iu, ic, ip := c.groupFlags()
+	return c.groupJSON(g, iu, ic, ip)
+}
+
 func (c *call) createGroup() (int, any, *apiErr) {
-	f, err := parseBody(c.r, false)
+	g, err := validated(c, false, nil, c.groupForm)
 	if err != nil {
 		return 0, nil, err
-	}
-	g := c.groupForm(f, nil)
-	if !f.ok() {
-		return 0, nil, f.err()
 	}
 	g.uuid = newUUID()
 	g.numPK = numPKFromUUID(g.uuid)
 	c.s.st.groups = append(c.s.st.groups, g)
-	iu, ic, ip := c.groupFlags()
-	return http.StatusCreated, c.groupJSON(g, iu, ic, ip), nil
+	return http.StatusCreated, c.groupAnswer(g), nil
 }
 
-func (c *call) saveGroup(partial bool) (int, any, *apiErr) {
-	g, err := c.lookupGroup()
-	if err != nil {
-		return 0, nil, err
-	}
-	f, err := parseBody(c.r, partial)
-	if err != nil {
-		return 0, nil, err
-	}
-	ng := c.groupForm(f, g)
-	if !f.ok() {
-		return 0, nil, f.err()
-	}
-	*g = *ng
-	iu, ic, ip := c.groupFlags()
-	return http.StatusOK, c.groupJSON(g, iu, ic, ip), nil
+func (c *call) updateGroup() (int, any, *apiErr) {
+	return update(c, false, c.lookupGroup, c.groupForm, c.groupAnswer)
 }
 
-func (c *call) updateGroup() (int, any, *apiErr) { return c.saveGroup(false) }
-func (c *call) patchGroup() (int, any, *apiErr)  { return c.saveGroup(true) }
+func (c *call) patchGroup() (int, any, *apiErr) {
+	return update(c, true, c.lookupGroup, c.groupForm, c.groupAnswer)
+}
 
 func (c *call) deleteGroup() (int, any, *apiErr) {
 	g, err := c.lookupGroup()
@@ -500,20 +482,9 @@ func (c *call) deleteGroup() (int, any, *apiErr) {
 		return 0, nil, err
 	}
 	st := &c.s.st
-	for i, x := range st.groups {
-		if x == g {
-			st.groups = append(st.groups[:i], st.groups[i+1:]...)
-			break
-		}
-	}
+	st.groups = without(st.groups, g)
 	// Bindings to the group are deleted with it (on_delete CASCADE).
-	kept := st.bindings[:0]
-	for _, b := range st.bindings {
-		if b.group != g.uuid {
-			kept = append(kept, b)
-		}
-	}
-	st.bindings = kept
+	st.bindings = slices.DeleteFunc(st.bindings, func(b *policyBinding) bool { return b.group == g.uuid })
 	return http.StatusNoContent, nil, nil
 }
 
@@ -528,7 +499,7 @@ func (c *call) groupMembership(add bool) (int, any, *apiErr) {
 	if err != nil {
 		return 0, nil, err
 	}
-	pk, ok, _ := f.integer("pk", intOpts{required: true})
+	pk, ok := f.integer("pk", intOpts{required: true})
 	if !f.ok() || !ok {
 		return 0, nil, f.err()
 	}

@@ -285,12 +285,7 @@ func (c *call) deleteKeyPair() (int, any, *apiErr) {
 		return 0, nil, err
 	}
 	st := &c.s.st
-	for i, x := range st.keyPairs {
-		if x == k {
-			st.keyPairs = append(st.keyPairs[:i], st.keyPairs[i+1:]...)
-			break
-		}
-	}
+	st.keyPairs = without(st.keyPairs, k)
 	// signing_key / encryption_key are on_delete=SET_NULL.
 	for _, p := range st.providers {
 		if p.signingKey == k.pk {
@@ -314,9 +309,9 @@ func (c *call) generateKeyPair() (int, any, *apiErr) {
 	if err != nil {
 		return 0, nil, err
 	}
-	cn, cnOK, _ := f.str("common_name", strOpts{required: true})
-	san, _, _ := f.str("subject_alt_name", strOpts{allowBlank: true})
-	days, daysOK, _ := f.integer("validity_days", intOpts{required: true})
+	cn, cnOK := f.str("common_name", strOpts{required: true})
+	san, _ := f.str("subject_alt_name", strOpts{allowBlank: true})
+	days, daysOK := f.integer("validity_days", intOpts{required: true})
 	algs := []string{"rsa", "ecdsa"}
 	if c.s.ver.ed25519Generate() {
 		algs = append(algs, "ed25519", "ed448")

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -294,7 +295,7 @@ func (c *call) redirectURIsField(f *form, p *provider) {
 		return
 	}
 	if !v.redirectURIObjects() {
-		s, ok, _ := f.str("redirect_uris", strOpts{allowBlank: true, noTrim: false})
+		s, ok := f.str("redirect_uris", strOpts{allowBlank: true})
 		if ok {
 			p.redirectRaw = s
 			p.redirectURIs = oldRedirectList(s)
@@ -322,7 +323,7 @@ func (c *call) redirectURIsField(f *form, p *provider) {
 		}
 		sub := &form{data: obj, errs: map[string]any{}}
 		mode, _ := sub.choice("matching_mode", true, matchingModes)
-		u, _, _ := sub.str("url", strOpts{required: true})
+		u, _ := sub.str("url", strOpts{required: true})
 		typ := "authorization"
 		if v.grantTypes() {
 			if t, ok := sub.choice("redirect_uri_type", false, redirectTypes); ok {
@@ -395,15 +396,12 @@ func (c *call) providerForm(f *form, old *provider) *provider {
 	flowExists := func(id string) bool { return st.flowByPK(id) != nil }
 	keyExists := func(id string) bool { k := st.keyPairByPK(id); return k != nil && !k.hidden }
 
-	if name, ok, _ := f.str("name", strOpts{required: true}); ok {
+	if name, ok := f.str("name", strOpts{required: true}); ok {
 		// Provider.name is unique across all provider types; DRF's
 		// UniqueValidator message with Provider's verbose name "provider".
 		// ASSUMPTION: Provider has no Meta.verbose_name (authentik core models).
-		for _, other := range st.providers {
-			if other.name == name && (old == nil || other.pk != old.pk) {
-				f.fail("name", "provider with this name already exists.")
-				break
-			}
+		if taken(st.providers, old, func(o *provider) bool { return o.name == name }) {
+			f.fail("name", "provider with this name already exists.")
 		}
 		p.name = name
 	}
@@ -424,16 +422,13 @@ func (c *call) providerForm(f *form, old *provider) *provider {
 	if ct, ok := f.choice("client_type", false, clientTypes); ok {
 		p.clientType = ct
 	}
-	if id, ok, _ := f.str("client_id", strOpts{maxLen: 255}); ok {
-		for _, other := range st.providers {
-			if other.clientID == id && (old == nil || other.pk != old.pk) {
-				f.fail("client_id", "OAuth2/OpenID Provider with this Client ID already exists.")
-				break
-			}
+	if id, ok := f.str("client_id", strOpts{maxLen: 255}); ok {
+		if taken(st.providers, old, func(o *provider) bool { return o.clientID == id }) {
+			f.fail("client_id", "OAuth2/OpenID Provider with this Client ID already exists.")
 		}
 		p.clientID = id
 	}
-	if sec, ok, _ := f.str("client_secret", strOpts{maxLen: 255, allowBlank: true}); ok {
+	if sec, ok := f.str("client_secret", strOpts{maxLen: 255, allowBlank: true}); ok {
 		p.clientSecret = sec
 	}
 	if d, ok := f.duration("access_code_validity"); ok {
@@ -480,18 +475,12 @@ func (c *call) providerForm(f *form, old *provider) *provider {
 		p.jwtFederationSources = ids
 	}
 	if v.backchannelLogoutURI() {
-		if u, ok, _ := f.str("backchannel_logout_uri", strOpts{allowBlank: true}); ok {
-			if u != "" && !validURL(u) {
-				f.fail("backchannel_logout_uri", msgURL)
-			}
+		if u, ok := f.url("backchannel_logout_uri"); ok {
 			p.backchannelLogoutURI = u
 		}
 	}
 	if v.logoutURI() {
-		if u, ok, _ := f.str("logout_uri", strOpts{allowBlank: true}); ok {
-			if u != "" && !validURL(u) {
-				f.fail("logout_uri", msgURL)
-			}
+		if u, ok := f.url("logout_uri"); ok {
 			p.logoutURI = u
 		}
 		if m, ok := f.choice("logout_method", false, logoutMethods); ok {
@@ -544,13 +533,9 @@ func (c *call) grantTypesField(f *form, raw any, keep []string) []string {
 }
 
 func (c *call) createProvider() (int, any, *apiErr) {
-	f, err := parseBody(c.r, false)
+	p, err := validated(c, false, nil, c.providerForm)
 	if err != nil {
 		return 0, nil, err
-	}
-	p := c.providerForm(f, nil)
-	if !f.ok() {
-		return 0, nil, f.err()
 	}
 	st := &c.s.st
 	p.pk = st.nextProvPK
@@ -559,25 +544,13 @@ func (c *call) createProvider() (int, any, *apiErr) {
 	return http.StatusCreated, c.providerJSON(p), nil
 }
 
-func (c *call) saveProvider(partial bool) (int, any, *apiErr) {
-	old, err := c.lookupProvider()
-	if err != nil {
-		return 0, nil, err
-	}
-	f, err := parseBody(c.r, partial)
-	if err != nil {
-		return 0, nil, err
-	}
-	p := c.providerForm(f, old)
-	if !f.ok() {
-		return 0, nil, f.err()
-	}
-	*old = *p
-	return http.StatusOK, c.providerJSON(old), nil
+func (c *call) putProvider() (int, any, *apiErr) {
+	return update(c, false, c.lookupProvider, c.providerForm, c.providerJSON)
 }
 
-func (c *call) putProvider() (int, any, *apiErr)   { return c.saveProvider(false) }
-func (c *call) patchProvider() (int, any, *apiErr) { return c.saveProvider(true) }
+func (c *call) patchProvider() (int, any, *apiErr) {
+	return update(c, true, c.lookupProvider, c.providerForm, c.providerJSON)
+}
 
 func (c *call) deleteProvider() (int, any, *apiErr) {
 	p, err := c.lookupProvider()
@@ -585,33 +558,17 @@ func (c *call) deleteProvider() (int, any, *apiErr) {
 		return 0, nil, err
 	}
 	st := &c.s.st
-	for i, x := range st.providers {
-		if x == p {
-			st.providers = append(st.providers[:i], st.providers[i+1:]...)
-			break
-		}
-	}
+	st.providers = without(st.providers, p)
 	// Application.provider is on_delete=SET_DEFAULT (None).
 	for _, a := range st.applications {
 		if a.provider != nil && *a.provider == p.pk {
 			a.provider = nil
 		}
 	}
-	for k, code := range st.codes {
-		if code.provider == p.pk {
-			delete(st.codes, k)
-		}
-	}
-	for k, t := range st.accessTokens {
-		if t.provider == p.pk {
-			delete(st.accessTokens, k)
-		}
-	}
-	for k, t := range st.refreshTokens {
-		if t.provider == p.pk {
-			delete(st.refreshTokens, k)
-		}
-	}
+	maps.DeleteFunc(st.codes, func(_ string, code *authCode) bool { return code.provider == p.pk })
+	ofProvider := func(_ string, t *grantToken) bool { return t.provider == p.pk }
+	maps.DeleteFunc(st.accessTokens, ofProvider)
+	maps.DeleteFunc(st.refreshTokens, ofProvider)
 	return http.StatusNoContent, nil, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,9 +177,7 @@ func (f *form) get(name string, required bool) (any, bool) {
 
 type strOpts struct {
 	required   bool
-	allowNull  bool
 	allowBlank bool
-	noTrim     bool
 	minLen     int
 	maxLen     int
 	pattern    *regexp.Regexp
@@ -186,19 +185,16 @@ type strOpts struct {
 }
 
 // str mirrors DRF CharField: strings and numbers are accepted (numbers are
-// turned into their string form), whitespace is trimmed, blank and null
-// are refused unless allowed. isNull reports an accepted null.
-func (f *form) str(name string, o strOpts) (val string, present, isNull bool) {
+// turned into their string form), whitespace is trimmed, null is refused and
+// blank unless allowed.
+func (f *form) str(name string, o strOpts) (val string, present bool) {
 	v, ok := f.get(name, o.required)
 	if !ok {
-		return "", false, false
+		return "", false
 	}
 	if v == nil {
-		if o.allowNull {
-			return "", true, true
-		}
 		f.fail(name, msgNull)
-		return "", false, false
+		return "", false
 	}
 	var s string
 	switch t := v.(type) {
@@ -208,18 +204,16 @@ func (f *form) str(name string, o strOpts) (val string, present, isNull bool) {
 		s = t.String()
 	default:
 		f.fail(name, msgNotString)
-		return "", false, false
+		return "", false
 	}
-	if !o.noTrim {
-		s = strings.TrimSpace(s)
-	}
+	s = strings.TrimSpace(s)
 	if s == "" {
 		// CharField.run_validation: blank is refused unless allow_blank.
 		if o.allowBlank {
-			return "", true, false
+			return "", true
 		}
 		f.fail(name, msgBlank)
-		return "", false, false
+		return "", false
 	}
 	var msgs []string
 	if o.maxLen > 0 && len([]rune(s)) > o.maxLen {
@@ -233,9 +227,19 @@ func (f *form) str(name string, o strOpts) (val string, present, isNull bool) {
 	}
 	if len(msgs) > 0 {
 		f.fail(name, msgs...)
-		return "", false, false
+		return "", false
 	}
-	return s, true, false
+	return s, true
+}
+
+// url mirrors a blank-allowed URLField. ASSUMPTION: validURL is looser than
+// Django's URLValidator in corner cases.
+func (f *form) url(name string) (string, bool) {
+	u, ok := f.str(name, strOpts{allowBlank: true})
+	if ok && u != "" && !validURL(u) {
+		f.fail(name, msgURL)
+	}
+	return u, ok
 }
 
 // toInt mirrors DRF IntegerField.to_internal_value:
@@ -265,29 +269,24 @@ func toInt(v any) (int64, bool) {
 var trailingZeroDecimal = regexp.MustCompile(`\.0*\s*$`)
 
 type intOpts struct {
-	required  bool
-	allowNull bool
-	min, max  *int64
+	required bool
+	min, max *int64
 }
 
-func i64(v int64) *int64 { return &v }
-
-func (f *form) integer(name string, o intOpts) (val int64, present, isNull bool) {
+// integer mirrors DRF IntegerField (null refused).
+func (f *form) integer(name string, o intOpts) (val int64, present bool) {
 	v, ok := f.get(name, o.required)
 	if !ok {
-		return 0, false, false
+		return 0, false
 	}
 	if v == nil {
-		if o.allowNull {
-			return 0, true, true
-		}
 		f.fail(name, msgNull)
-		return 0, false, false
+		return 0, false
 	}
 	n, good := toInt(v)
 	if !good {
 		f.fail(name, msgNotInt)
-		return 0, false, false
+		return 0, false
 	}
 	var msgs []string
 	if o.max != nil && n > *o.max {
@@ -298,9 +297,9 @@ func (f *form) integer(name string, o intOpts) (val int64, present, isNull bool)
 	}
 	if len(msgs) > 0 {
 		f.fail(name, msgs...)
-		return 0, false, false
+		return 0, false
 	}
-	return n, true, false
+	return n, true
 }
 
 // toBool mirrors DRF BooleanField's TRUE_VALUES / FALSE_VALUES.
@@ -538,12 +537,55 @@ func (f *form) dict(name string) (map[string]any, bool) {
 	return m, true
 }
 
-// url mirrors a URLField / DomainlessFormattedURLValidator loosely: an
+// validURL mirrors a URLField / DomainlessFormattedURLValidator loosely: an
 // absolute URL with scheme and host. ASSUMPTION: Django's URLValidator is
 // stricter in corner cases the simulator does not model.
 func validURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && u.Host != "" && !strings.ContainsAny(s, " \t\n")
+}
+
+// ---- create, update, delete ----------------------------------------------
+
+// validated parses the request body (partial for PATCH) and validates it
+// with formFn onto a copy of old (nil = create): the new object, or the
+// form's errors.
+func validated[T any](c *call, partial bool, old *T, formFn func(*form, *T) *T) (*T, *apiErr) {
+	f, err := parseBody(c.r, partial)
+	if err != nil {
+		return nil, err
+	}
+	x := formFn(f, old)
+	if !f.ok() {
+		return nil, f.err()
+	}
+	return x, nil
+}
+
+// update mirrors UpdateModelMixin (PUT, and PATCH when partial): the
+// looked-up object is replaced by the validated copy.
+func update[T any](c *call, partial bool, lookup func() (*T, *apiErr), formFn func(*form, *T) *T, render func(*T) map[string]any) (int, any, *apiErr) {
+	old, err := lookup()
+	if err != nil {
+		return 0, nil, err
+	}
+	x, err := validated(c, partial, old, formFn)
+	if err != nil {
+		return 0, nil, err
+	}
+	*old = *x
+	return http.StatusOK, render(old), nil
+}
+
+// taken reports whether an object other than self (nil when creating)
+// already has the value that same looks for: a unique model field.
+func taken[T any](list []*T, self *T, same func(*T) bool) bool {
+	return slices.ContainsFunc(list, func(x *T) bool { return x != self && same(x) })
+}
+
+// without removes x from list.
+func without[T comparable](list []T, x T) []T {
+	return slices.DeleteFunc(list, func(y T) bool { return y == x })
 }
 
 // ---- durations -----------------------------------------------------------
@@ -594,7 +636,7 @@ func parseDuration(s string) (float64, bool) {
 // ASSUMPTION: the validator's message "%(value)s is not in the correct
 // format of 'hours=3;minutes=1'." (authentik/lib/utils/time.py).
 func (f *form) duration(name string) (string, bool) {
-	s, ok, _ := f.str(name, strOpts{minLen: 1})
+	s, ok := f.str(name, strOpts{minLen: 1})
 	if !ok {
 		return "", false
 	}

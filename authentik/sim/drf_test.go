@@ -82,10 +82,10 @@ func TestFormFields(t *testing.T) {
 		"s": "  x  ", "n": json.Number("5"), "blank": " ", "null": nil, "b": true, "list": "notalist",
 		"ref": "", "c": "nope",
 	}, errs: map[string]any{}}
-	if s, ok, _ := f.str("s", strOpts{}); !ok || s != "x" {
+	if s, ok := f.str("s", strOpts{}); !ok || s != "x" {
 		t.Errorf("trim: %q", s)
 	}
-	if s, ok, _ := f.str("n", strOpts{}); !ok || s != "5" {
+	if s, ok := f.str("n", strOpts{}); !ok || s != "5" {
 		t.Errorf("number as string: %q", s)
 	}
 	f.str("b", strOpts{})

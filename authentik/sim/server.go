@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -239,12 +240,7 @@ func (s *Server) CreateToken(username string) string {
 func (s *Server) RevokeToken(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, t := range s.st.tokens {
-		if t.key == key {
-			s.st.tokens = append(s.st.tokens[:i], s.st.tokens[i+1:]...)
-			return
-		}
-	}
+	s.st.tokens = slices.DeleteFunc(s.st.tokens, func(t *apiToken) bool { return t.key == key })
 }
 
 // UserPassword is the password of a simulated user (for the HTML login
