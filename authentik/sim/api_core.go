@@ -282,10 +282,7 @@ func (c *call) groupJSON(g *group, includeUsers, includeChildren, includeParents
 	for _, other := range st.groups {
 		if slices.Contains(other.parents, g.uuid) {
 			children = append(children, other.uuid)
-			childObjs = append(childObjs, map[string]any{
-				"pk": other.uuid, "name": other.name, "is_superuser": other.isSuperuser,
-				"attributes": other.attributes, "group_uuid": other.uuid,
-			})
+			childObjs = append(childObjs, relatedGroup(other))
 		}
 	}
 	if v.groupParents() {
@@ -293,10 +290,7 @@ func (c *call) groupJSON(g *group, includeUsers, includeChildren, includeParents
 		parentObjs := []any{}
 		for _, id := range g.parents {
 			if p := st.groupByUUID(id); p != nil {
-				parentObjs = append(parentObjs, map[string]any{
-					"pk": p.uuid, "name": p.name, "is_superuser": p.isSuperuser,
-					"attributes": p.attributes, "group_uuid": p.uuid,
-				})
+				parentObjs = append(parentObjs, relatedGroup(p))
 			}
 		}
 		out["parents"] = parents
@@ -318,6 +312,14 @@ func (c *call) groupJSON(g *group, includeUsers, includeChildren, includeParents
 		out["inherited_roles_obj"] = nil
 	}
 	return out
+}
+
+// relatedGroup is a parent or child group in children_obj / parents_obj.
+func relatedGroup(g *group) map[string]any {
+	return map[string]any{
+		"pk": g.uuid, "name": g.name, "is_superuser": g.isSuperuser,
+		"attributes": g.attributes, "group_uuid": g.uuid,
+	}
 }
 
 func (c *call) groupFlags() (bool, bool, bool) {

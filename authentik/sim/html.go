@@ -75,6 +75,16 @@ func htmlPage(w http.ResponseWriter, status int, title, msg string) {
 	renderPage(w, status, pageData{Title: title, Message: msg})
 }
 
+// notFoundPage is Django's 404 page.
+func notFoundPage(w http.ResponseWriter) {
+	htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+}
+
+// serverErrorPage is Django's 500 page.
+func serverErrorPage(w http.ResponseWriter) {
+	htmlPage(w, http.StatusInternalServerError, "Server Error (500)", "")
+}
+
 // autoSubmit renders the form_post response mode.
 func autoSubmit(w http.ResponseWriter, action string, v url.Values) {
 	fields := map[string]string{}
@@ -95,7 +105,7 @@ func safeNext(next string) string {
 func (s *Server) serveFlowUI(w http.ResponseWriter, r *http.Request) {
 	slug := strings.Trim(strings.TrimPrefix(r.URL.Path, "/if/flow/"), "/")
 	if strings.Contains(slug, "/") || slug == "" {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -106,7 +116,7 @@ func (s *Server) serveFlowUI(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	f := s.st.flowBySlug(slug)
 	if f == nil {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	switch f.designation {

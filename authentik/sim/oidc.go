@@ -49,7 +49,7 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 	}
 	slug, sub, ok := strings.Cut(rest, "/")
 	if !ok || slug == "" {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	switch sub {
@@ -71,7 +71,7 @@ func (s *Server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 		htmlPage(w, http.StatusOK, "Logged out", "You've logged out of "+slug+".")
 	default:
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 	}
 }
 
@@ -116,13 +116,13 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, slug string) 
 	defer s.mu.Unlock()
 	a, p := s.providerForSlug(slug)
 	if p == nil {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	_, alg, err := s.signingKey(p)
 	if err != nil {
 		// A pair without private key raises ValueError in jwt_key -> 500.
-		htmlPage(w, http.StatusInternalServerError, "Server Error (500)", "")
+		serverErrorPage(w)
 		return
 	}
 	scopes := []string{}
@@ -183,7 +183,7 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request, slug string) {
 	defer s.mu.Unlock()
 	_, p := s.providerForSlug(slug)
 	if p == nil {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	out := map[string]any{}
@@ -608,7 +608,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(q) == 0 {
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	ap, perr, aerr := s.parseAuthorize(q)
@@ -622,7 +622,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if ap.app == nil {
 		// PolicyAccessView: provider without application -> 404.
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 		return
 	}
 	var sess *session
@@ -724,13 +724,13 @@ func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, ap *aut
 	if ap.grantType != "authorization_code" {
 		_, alg, err := s.signingKey(p)
 		if err != nil {
-			htmlPage(w, http.StatusInternalServerError, "Server Error (500)", "")
+			serverErrorPage(w)
 			return
 		}
 		exp := now.Add(durationOf(p.accessTokenValidity))
 		at, err := s.issueAccessToken(r, p, u, ap.scopes, exp, authTime, now, ap.nonce, sessionKey, password)
 		if err != nil {
-			htmlPage(w, http.StatusInternalServerError, "Server Error (500)", "")
+			serverErrorPage(w)
 			return
 		}
 		rt := ap.responseType
@@ -747,7 +747,7 @@ func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, ap *aut
 			}
 			idt, err := s.sign(p, claims)
 			if err != nil {
-				htmlPage(w, http.StatusInternalServerError, "Server Error (500)", "")
+				serverErrorPage(w)
 				return
 			}
 			out.Set("id_token", idt)
@@ -929,28 +929,12 @@ func (s *Server) tokenFromCode(w http.ResponseWriter, r *http.Request, p *provid
 		tokenError(w, "invalid_grant")
 		return
 	}
-	exp := now.Add(durationOf(p.accessTokenValidity))
-	at, err := s.issueAccessToken(r, p, u, code.scopes, exp, code.authTime, now, code.nonce, code.sessionKey, true)
-	if err != nil {
-		tokenResponse(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": err.Error()})
+	resp, at := s.tokenBody(w, r, p, u, code.scopes, now, code.authTime, code.nonce, code.sessionKey)
+	if resp == nil {
 		return
-	}
-	idClaims := s.idTokenClaims(r, p, u, code.scopes, exp, code.authTime, now, code.nonce, code.sessionKey, true)
-	idt, err := s.sign(p, idClaims)
-	if err != nil {
-		tokenResponse(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": err.Error()})
-		return
-	}
-	resp := map[string]any{
-		"access_token": at.token, "token_type": "Bearer", "scope": strings.Join(code.scopes, " "),
-		"expires_in": int(durationOf(p.accessTokenValidity).Seconds()), "id_token": idt,
 	}
 	if slices.Contains(code.scopes, "offline_access") {
-		rt := &grantToken{token: generateID(128), provider: p.pk, user: u.pk, scopes: code.scopes,
-			expires: now.Add(durationOf(p.refreshTokenValidity)), authTime: code.authTime, nonce: code.nonce,
-			session: code.sessionKey, sub: at.sub}
-		s.st.refreshTokens[rt.token] = rt
-		resp["refresh_token"] = rt.token
+		resp["refresh_token"] = s.newRefreshToken(p, u, code.scopes, now, code.authTime, code.nonce, code.sessionKey, at.sub)
 	}
 	// The code is single-use: deleted after the exchange.
 	delete(s.st.codes, code.code)
@@ -983,28 +967,44 @@ func (s *Server) tokenFromRefresh(w http.ResponseWriter, r *http.Request, p *pro
 		tokenError(w, "invalid_grant")
 		return
 	}
-	exp := now.Add(durationOf(p.accessTokenValidity))
-	at, err := s.issueAccessToken(r, p, u, rt.scopes, exp, rt.authTime, now, "", rt.session, true)
-	if err != nil {
-		tokenResponse(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": err.Error()})
+	resp, _ := s.tokenBody(w, r, p, u, rt.scopes, now, rt.authTime, "", rt.session)
+	if resp == nil {
 		return
-	}
-	idt, err := s.sign(p, s.idTokenClaims(r, p, u, rt.scopes, exp, rt.authTime, now, "", rt.session, true))
-	if err != nil {
-		tokenResponse(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": err.Error()})
-		return
-	}
-	resp := map[string]any{
-		"access_token": at.token, "token_type": "Bearer", "scope": strings.Join(rt.scopes, " "),
-		"expires_in": int(durationOf(p.accessTokenValidity).Seconds()), "id_token": idt,
 	}
 	// refresh_token_threshold 0 (default): always rotate; the old one is revoked.
-	nrt := &grantToken{token: generateID(128), provider: p.pk, user: u.pk, scopes: rt.scopes,
-		expires: now.Add(durationOf(p.refreshTokenValidity)), authTime: rt.authTime, nonce: rt.nonce, session: rt.session, sub: rt.sub}
-	s.st.refreshTokens[nrt.token] = nrt
+	resp["refresh_token"] = s.newRefreshToken(p, u, rt.scopes, now, rt.authTime, rt.nonce, rt.session, rt.sub)
 	rt.revoked = true
-	resp["refresh_token"] = nrt.token
 	tokenResponse(w, http.StatusOK, resp)
+}
+
+// tokenBody issues the access token and the ID token of a token response
+// (nonce "" for a refresh). On a signing failure it answers 500 and returns
+// nil.
+func (s *Server) tokenBody(w http.ResponseWriter, r *http.Request, p *provider, u *user, scopes []string, now, authTime time.Time,
+	nonce, session string) (map[string]any, *grantToken) {
+	validity := durationOf(p.accessTokenValidity)
+	exp := now.Add(validity)
+	at, err := s.issueAccessToken(r, p, u, scopes, exp, authTime, now, nonce, session, true)
+	var idt string
+	if err == nil {
+		idt, err = s.sign(p, s.idTokenClaims(r, p, u, scopes, exp, authTime, now, nonce, session, true))
+	}
+	if err != nil {
+		tokenResponse(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": err.Error()})
+		return nil, nil
+	}
+	return map[string]any{
+		"access_token": at.token, "token_type": "Bearer", "scope": strings.Join(scopes, " "),
+		"expires_in": int(validity.Seconds()), "id_token": idt,
+	}, at
+}
+
+// newRefreshToken stores a refresh token valid for refresh_token_validity.
+func (s *Server) newRefreshToken(p *provider, u *user, scopes []string, now, authTime time.Time, nonce, session, sub string) string {
+	rt := &grantToken{token: generateID(128), provider: p.pk, user: u.pk, scopes: scopes,
+		expires: now.Add(durationOf(p.refreshTokenValidity)), authTime: authTime, nonce: nonce, session: session, sub: sub}
+	s.st.refreshTokens[rt.token] = rt
+	return rt.token
 }
 
 // issueAccessToken mirrors IDToken.to_access_token: the access token is a

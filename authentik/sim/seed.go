@@ -1,9 +1,7 @@
 package sim
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"time"
 )
 
@@ -126,28 +124,29 @@ func (s *Server) seed(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	kp, err := buildKeyPair(SelfSignedCertName, SelfSignedCertName, rsaKey,
-		[]string{generateID(40) + ".self-signed.goauthentik.io"}, 365, s.ver, now, true)
-	if err != nil {
-		return err
+	for _, p := range []struct {
+		name    string
+		key     crypto.Signer // nil: a new P-256 key
+		sans    []string
+		days    int
+		withKey bool
+	}{
+		{SelfSignedCertName, rsaKey, []string{generateID(40) + ".self-signed.goauthentik.io"}, 365, true},
+		{DemoECCertName, nil, nil, 365, true},
+		{DemoCACertName, nil, nil, 3650, false},
+	} {
+		key := p.key
+		if key == nil {
+			if key, err = generateKey("ecdsa"); err != nil {
+				return err
+			}
+		}
+		kp, err := buildKeyPair(p.name, p.name, key, p.sans, p.days, s.ver, now, p.withKey)
+		if err != nil {
+			return err
+		}
+		st.keyPairs = append(st.keyPairs, kp)
 	}
-	st.keyPairs = append(st.keyPairs, kp)
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	if kp, err = buildKeyPair(DemoECCertName, DemoECCertName, ecKey, nil, 365, s.ver, now, true); err != nil {
-		return err
-	}
-	st.keyPairs = append(st.keyPairs, kp)
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	if kp, err = buildKeyPair(DemoCACertName, DemoCACertName, caKey, nil, 3650, s.ver, now, false); err != nil {
-		return err
-	}
-	st.keyPairs = append(st.keyPairs, kp)
 
 	// Users and the admin group. ASSUMPTION: akadmin's pk; a real install
 	// has guardian's anonymous user and an outpost service account first.
@@ -156,13 +155,7 @@ func (s *Server) seed(now time.Time) error {
 	admins := &group{uuid: newUUID(), name: AdminGroupName, isSuperuser: true, attributes: map[string]any{}}
 	admins.numPK = numPKFromUUID(admins.uuid)
 	for _, d := range demoUsers {
-		u := &user{
-			pk: st.nextUserPK, uuid: newUUID(), username: d.username, name: d.name, email: d.email,
-			password: generateID(20), isActive: true, attributes: map[string]any{}, path: "users",
-			typ: "internal", dateJoined: now, lastUpdated: now, passwordDate: now,
-		}
-		st.nextUserPK++
-		st.users = append(st.users, u)
+		u := st.addUser(d.username, d.name, d.email, now)
 		if d.admin {
 			admins.users = append(admins.users, u.pk)
 		}

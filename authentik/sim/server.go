@@ -284,13 +284,7 @@ func (s *Server) AddUser(username, name, email string) int {
 	if s.st.userByName(username) != nil {
 		return 0
 	}
-	now := s.now()
-	u := &user{pk: s.st.nextUserPK, uuid: newUUID(), username: username, name: name, email: email,
-		password: generateID(20), isActive: true, attributes: map[string]any{}, path: "users",
-		typ: "internal", dateJoined: now, lastUpdated: now, passwordDate: now}
-	s.st.nextUserPK++
-	s.st.users = append(s.st.users, u)
-	return u.pk
+	return s.st.addUser(username, name, email, s.now()).pk
 }
 
 // SetUserAttribute sets a user attribute (e.g. "upn" for sub_mode user_upn).
@@ -317,6 +311,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/if/flow/"):
 		s.serveFlowUI(w, r)
 	default:
-		htmlPage(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+		notFoundPage(w)
 	}
 }

@@ -273,6 +273,16 @@ func find[T any](list []*T, match func(*T) bool) *T {
 	return nil
 }
 
+// addUser creates an active internal user with a generated password.
+func (st *state) addUser(username, name, email string, now time.Time) *user {
+	u := &user{pk: st.nextUserPK, uuid: newUUID(), username: username, name: name, email: email,
+		password: generateID(20), isActive: true, attributes: map[string]any{}, path: "users",
+		typ: "internal", dateJoined: now, lastUpdated: now, passwordDate: now}
+	st.nextUserPK++
+	st.users = append(st.users, u)
+	return u
+}
+
 func (st *state) userByPK(pk int) *user {
 	return find(st.users, func(u *user) bool { return u.pk == pk })
 }
