@@ -167,30 +167,16 @@ func (c *call) listApplications() (int, any, *apiErr) {
 	lp := listParams{c.q}
 	var out []*application
 	for _, a := range c.s.st.applications {
-		if lp.has("name") && a.name != lp.get("name") {
+		if !lp.exact(map[string]string{"name": a.name, "slug": a.slug, "group": a.group,
+			"meta_launch_url": a.metaLaunchURL, "meta_description": a.metaDescription, "meta_publisher": a.metaPublisher}) {
 			continue
 		}
-		if lp.has("slug") && a.slug != lp.get("slug") {
-			continue
-		}
-		if lp.has("group") && a.group != lp.get("group") {
-			continue
-		}
-		if lp.has("meta_launch_url") && a.metaLaunchURL != lp.get("meta_launch_url") {
-			continue
-		}
-		if lp.has("meta_description") && a.metaDescription != lp.get("meta_description") {
-			continue
-		}
-		if lp.has("meta_publisher") && a.metaPublisher != lp.get("meta_publisher") {
-			continue
-		}
-		if lp.has("search") && !matchSearch(lp.get("search"), a.name, a.slug, a.metaLaunchURL, a.metaDescription, a.metaPublisher, a.group) {
+		if !lp.search(a.name, a.slug, a.metaLaunchURL, a.metaDescription, a.metaPublisher, a.group) {
 			continue
 		}
 		out = append(out, a)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*application) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*application) string{
 		"name":  func(a *application) string { return a.name },
 		"slug":  func(a *application) string { return a.slug },
 		"group": func(a *application) string { return a.group },
@@ -391,8 +377,8 @@ func (c *call) listBindings() (int, any, *apiErr) {
 	st := &c.s.st
 	badTarget := &apiErr{status: http.StatusBadRequest, body: map[string]any{"target": []string{msgFilterModel}}}
 	target := ""
-	if lp.has("target") && lp.get("target") != "" {
-		id, ok := normUUID(lp.get("target"))
+	if c.q.Get("target") != "" {
+		id, ok := normUUID(c.q.Get("target"))
 		if !ok || !st.isBindingTarget(id) {
 			// django-filter ModelChoiceFilter on the FK: unknown pk -> 400.
 			return 0, nil, badTarget
@@ -422,30 +408,16 @@ func (c *call) listBindings() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("policy__isnull"); ok && (b.policy == "") != v {
 			continue
 		}
-		if lp.has("order") && strconv.Itoa(b.order) != lp.get("order") {
-			continue
-		}
-		if lp.has("timeout") && strconv.Itoa(b.timeout) != lp.get("timeout") {
-			continue
-		}
-		if lp.has("policy") && b.policy != lp.get("policy") {
+		if !lp.exact(map[string]string{"order": strconv.Itoa(b.order), "timeout": strconv.Itoa(b.timeout), "policy": b.policy}) {
 			continue
 		}
 		out = append(out, b)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*policyBinding) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*policyBinding) string{
 		"target": func(b *policyBinding) string { return b.target },
 		"order":  func(b *policyBinding) string { return fmt.Sprintf("%+012d", b.order) },
 	}, "target", "order")
-	res := make([]any, 0, len(out))
-	for _, b := range out {
-		res = append(res, c.bindingJSON(b))
-	}
-	page, err := c.s.paginate(c.q, res)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.bindingJSON)
 }
 
 func (c *call) lookupBinding() (*policyBinding, *apiErr) {

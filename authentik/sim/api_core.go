@@ -177,19 +177,8 @@ func (c *call) listUsers() (int, any, *apiErr) {
 	rows := append([]*user(nil), st.users...)
 	var out []*user
 	for _, u := range rows {
-		if lp.has("username") && u.username != lp.get("username") {
-			continue
-		}
-		if lp.has("email") && u.email != lp.get("email") {
-			continue
-		}
-		if lp.has("name") && u.name != lp.get("name") {
-			continue
-		}
-		if lp.has("uuid") && u.uuid != lp.get("uuid") {
-			continue
-		}
-		if lp.has("path") && u.path != lp.get("path") {
+		if !lp.exact(map[string]string{"username": u.username, "email": u.email, "name": u.name,
+			"uuid": u.uuid, "path": u.path}) {
 			continue
 		}
 		if v, ok := lp.boolFilter("is_active"); ok && u.isActive != v {
@@ -207,12 +196,12 @@ func (c *call) listUsers() (int, any, *apiErr) {
 		if types := c.q["type"]; len(types) > 0 && !slices.Contains(types, u.typ) {
 			continue
 		}
-		if lp.has("search") && !matchSearch(lp.get("search"), u.username, u.name, u.email) {
+		if !lp.search(u.username, u.name, u.email) {
 			continue
 		}
 		out = append(out, u)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*user) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*user) string{
 		"username": func(u *user) string { return u.username },
 		"name":     func(u *user) string { return u.name },
 		"email":    func(u *user) string { return u.email },
@@ -222,15 +211,7 @@ func (c *call) listUsers() (int, any, *apiErr) {
 	if v, ok := lp.boolFilter("include_groups"); ok {
 		includeGroups = v
 	}
-	res := make([]any, 0, len(out))
-	for _, u := range out {
-		res = append(res, c.userJSON(u, includeGroups))
-	}
-	page, err := c.s.paginate(c.q, res)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, func(u *user) map[string]any { return c.userJSON(u, includeGroups) })
 }
 
 func inGroups(gs []*group, want []string, key func(*group) string) bool {
@@ -342,7 +323,7 @@ func (c *call) listGroups() (int, any, *apiErr) {
 	st := &c.s.st
 	var out []*group
 	for _, g := range st.groups {
-		if lp.has("name") && g.name != lp.get("name") {
+		if !lp.exact(map[string]string{"name": g.name}) {
 			continue
 		}
 		if v, ok := lp.boolFilter("is_superuser"); ok && g.isSuperuser != v {
@@ -354,24 +335,16 @@ func (c *call) listGroups() (int, any, *apiErr) {
 		if pks := c.q["members_by_pk"]; len(pks) > 0 && !groupHasMember(st, g, func(u *user) bool { return slices.Contains(pks, strconv.Itoa(u.pk)) }) {
 			continue
 		}
-		if lp.has("search") && !matchSearch(lp.get("search"), g.name) {
+		if !lp.search(g.name) {
 			continue
 		}
 		out = append(out, g)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*group) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*group) string{
 		"name":         func(g *group) string { return g.name },
 		"is_superuser": func(g *group) string { return strconv.FormatBool(g.isSuperuser) },
 	}, "name")
-	res := make([]any, 0, len(out))
-	for _, g := range out {
-		res = append(res, c.groupAnswer(g))
-	}
-	page, err := c.s.paginate(c.q, res)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.groupAnswer)
 }
 
 func groupHasMember(st *state, g *group, pred func(*user) bool) bool {

@@ -43,13 +43,7 @@ func (c *call) listFlows() (int, any, *apiErr) {
 	}
 	var out []*flow
 	for _, f := range c.s.st.flows {
-		if lp.has("slug") && f.slug != lp.get("slug") {
-			continue
-		}
-		if lp.has("name") && f.name != lp.get("name") {
-			continue
-		}
-		if lp.has("flow_uuid") && f.pk != lp.get("flow_uuid") {
+		if !lp.exact(map[string]string{"slug": f.slug, "name": f.name, "flow_uuid": f.pk}) {
 			continue
 		}
 		if hasDes && f.designation != designation {
@@ -58,26 +52,18 @@ func (c *call) listFlows() (int, any, *apiErr) {
 		if hasDenied && f.deniedAction != deniedAction {
 			continue
 		}
-		if lp.has("search") && !matchSearch(lp.get("search"), f.slug, f.name, f.title) {
+		if !lp.search(f.slug, f.name, f.title) {
 			continue
 		}
 		out = append(out, f)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*flow) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*flow) string{
 		"slug":        func(f *flow) string { return f.slug },
 		"name":        func(f *flow) string { return f.name },
 		"title":       func(f *flow) string { return f.title },
 		"designation": func(f *flow) string { return f.designation },
 	}, "slug")
-	res := make([]any, 0, len(out))
-	for _, f := range out {
-		res = append(res, c.flowJSON(f))
-	}
-	page, perr := c.s.paginate(c.q, res)
-	if perr != nil {
-		return 0, nil, perr
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.flowJSON)
 }
 
 // getFlow retrieves by slug (lookup_field = "slug").
@@ -120,30 +106,19 @@ func (c *call) listScopeMappings() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("managed__isnull"); ok && c.s.ver.scopePathProvider() && (m.managed == "") != v {
 			continue
 		}
-		if lp.has("scope_name") && m.scopeName != lp.get("scope_name") {
+		if !lp.exact(map[string]string{"scope_name": m.scopeName, "name": m.name}) {
 			continue
 		}
-		if lp.has("name") && m.name != lp.get("name") {
-			continue
-		}
-		if lp.has("search") && !matchSearch(lp.get("search"), m.name) {
+		if !lp.search(m.name) {
 			continue
 		}
 		out = append(out, m)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*scopeMapping) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*scopeMapping) string{
 		"name":       func(m *scopeMapping) string { return m.name },
 		"scope_name": func(m *scopeMapping) string { return m.scopeName },
 	}, "name")
-	res := make([]any, 0, len(out))
-	for _, m := range out {
-		res = append(res, c.scopeJSON(m))
-	}
-	page, err := c.s.paginate(c.q, res)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.scopeJSON)
 }
 
 func (c *call) getScopeMapping() (int, any, *apiErr) {
@@ -218,10 +193,7 @@ func (c *call) listKeyPairs() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("has_key"); ok && v && k.keyPEM == "" {
 			continue
 		}
-		if lp.has("name") && k.name != lp.get("name") {
-			continue
-		}
-		if lp.has("managed") && k.managed != lp.get("managed") {
+		if !lp.exact(map[string]string{"name": k.name, "managed": k.managed}) {
 			continue
 		}
 		if len(keyTypes) > 0 {
@@ -230,23 +202,15 @@ func (c *call) listKeyPairs() (int, any, *apiErr) {
 				continue
 			}
 		}
-		if lp.has("search") && !matchSearch(lp.get("search"), k.name) {
+		if !lp.search(k.name) {
 			continue
 		}
 		out = append(out, k)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*keyPair) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*keyPair) string{
 		"name": func(k *keyPair) string { return k.name },
 	}, "name")
-	res := make([]any, 0, len(out))
-	for _, k := range out {
-		res = append(res, c.keyPairJSON(k))
-	}
-	page, err := c.s.paginate(c.q, res)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.keyPairJSON)
 }
 
 func (c *call) lookupKeyPair() (*keyPair, *apiErr) {

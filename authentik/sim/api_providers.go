@@ -161,10 +161,10 @@ func (c *call) listProviders() (int, any, *apiErr) {
 	}
 	// FK filters are django-filter ModelChoiceFilters: an unknown pk is 400.
 	modelFilter := func(key string, exists func(string) bool) (string, bool, *apiErr) {
-		if !lp.has(key) || lp.get(key) == "" {
+		if c.q.Get(key) == "" {
 			return "", false, nil
 		}
-		id, ok := normUUID(lp.get(key))
+		id, ok := normUUID(c.q.Get(key))
 		if !ok || !exists(id) {
 			return "", false, &apiErr{status: http.StatusBadRequest, body: map[string]any{key: []string{msgFilterModel}}}
 		}
@@ -184,10 +184,14 @@ func (c *call) listProviders() (int, any, *apiErr) {
 	}
 	var out []*provider
 	for _, p := range st.providers {
-		if lp.has("name") && p.name != lp.get("name") {
-			continue
+		exact := map[string]string{"name": p.name, "client_id": p.clientID, "access_code_validity": p.accessCodeValidity,
+			"access_token_validity": p.accessTokenValidity, "refresh_token_validity": p.refreshTokenValidity}
+		// redirect_uris was an exact filter while it was a string; it went
+		// with the CVE-2024-52289 format change (AA §5).
+		if !c.s.ver.redirectURIObjects() {
+			exact["redirect_uris"] = p.redirectRaw
 		}
-		if lp.has("client_id") && p.clientID != lp.get("client_id") {
+		if !lp.exact(exact) {
 			continue
 		}
 		if hasCT && p.clientType != clientType {
@@ -213,49 +217,22 @@ func (c *call) listProviders() (int, any, *apiErr) {
 		if v, ok := lp.boolFilter("include_claims_in_id_token"); ok && p.includeClaimsInIDToken != v {
 			continue
 		}
-		// redirect_uris was an exact filter while it was a string; it went
-		// with the CVE-2024-52289 format change (AA §5).
-		if !c.s.ver.redirectURIObjects() && lp.has("redirect_uris") && p.redirectRaw != lp.get("redirect_uris") {
+		if pms := c.q["property_mappings"]; len(pms) > 0 && !slices.ContainsFunc(pms, func(want string) bool {
+			id, ok := normUUID(want)
+			return ok && slices.Contains(p.propertyMappings, id)
+		}) {
 			continue
 		}
-		if lp.has("access_code_validity") && p.accessCodeValidity != lp.get("access_code_validity") {
-			continue
-		}
-		if lp.has("access_token_validity") && p.accessTokenValidity != lp.get("access_token_validity") {
-			continue
-		}
-		if lp.has("refresh_token_validity") && p.refreshTokenValidity != lp.get("refresh_token_validity") {
-			continue
-		}
-		if pms := c.q["property_mappings"]; len(pms) > 0 {
-			hit := false
-			for _, want := range pms {
-				if id, ok := normUUID(want); ok && slices.Contains(p.propertyMappings, id) {
-					hit = true
-				}
-			}
-			if !hit {
-				continue
-			}
-		}
-		if lp.has("search") && !matchSearch(lp.get("search"), p.name) {
+		if !lp.search(p.name) {
 			continue
 		}
 		out = append(out, p)
 	}
-	orderBy(out, lp.get("ordering"), map[string]func(*provider) string{
+	orderBy(out, c.q.Get("ordering"), map[string]func(*provider) string{
 		"name": func(p *provider) string { return p.name },
 		"pk":   func(p *provider) string { return fmt.Sprintf("%012d", p.pk) },
 	}, "name")
-	res := make([]any, 0, len(out))
-	for _, p := range out {
-		res = append(res, c.providerJSON(p))
-	}
-	page, perr := c.s.paginate(c.q, res)
-	if perr != nil {
-		return 0, nil, perr
-	}
-	return http.StatusOK, page, nil
+	return listAnswer(c, out, c.providerJSON)
 }
 
 func (c *call) lookupProvider() (*provider, *apiErr) {

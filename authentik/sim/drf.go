@@ -654,10 +654,19 @@ type listParams struct {
 	q url.Values
 }
 
-func (lp listParams) has(k string) bool { return lp.q.Has(k) }
-func (lp listParams) get(k string) string {
-	return lp.q.Get(k)
+// exact mirrors django-filter's exact lookups: every field (filter name ->
+// the row's value) that the query sets must equal it.
+func (lp listParams) exact(fields map[string]string) bool {
+	for k, v := range fields {
+		if lp.q.Has(k) && lp.q.Get(k) != v {
+			return false
+		}
+	}
+	return true
 }
+
+// search mirrors DRF SearchFilter on the given fields (no search: a match).
+func (lp listParams) search(fields ...string) bool { return matchSearch(lp.q.Get("search"), fields...) }
 
 // boolFilter mirrors django-filter's BooleanFilter: "true"/"false" (also
 // "True"/"1"...); anything else does not filter. ASSUMPTION: invalid
@@ -744,6 +753,19 @@ func orderBy[T any](rows []T, ordering string, keys map[string]func(T) string, d
 		}
 		return false
 	})
+}
+
+// listAnswer renders the rows of a list endpoint and paginates them.
+func listAnswer[T any](c *call, rows []T, render func(T) map[string]any) (int, any, *apiErr) {
+	res := make([]any, 0, len(rows))
+	for _, x := range rows {
+		res = append(res, render(x))
+	}
+	page, err := c.s.paginate(c.q, res)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, page, nil
 }
 
 // paginate mirrors authentik.api.pagination.Pagination (DRF
