@@ -464,15 +464,16 @@ func list[T any, PT interface {
 	*T
 	item
 }](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
-	return listMax[T, PT](ctx, c, path, q, 0)
+	return listMax[T, PT](ctx, c, path, q, 0, nil)
 }
 
-// listMax is list that stops reading pages once it has limit results (0 =
-// no limit). It may return more than limit (the rest of the last page).
+// listMax is list that keeps only the results keep accepts (nil = all) and
+// stops reading pages once it has limit of them (0 = no limit). It may
+// return more than limit (the rest of the last page).
 func listMax[T any, PT interface {
 	*T
 	item
-}](ctx context.Context, c *Client, path string, q url.Values, limit int) ([]T, error) {
+}](ctx context.Context, c *Client, path string, q url.Values, limit int, keep func(*T) bool) ([]T, error) {
 	if q == nil {
 		q = url.Values{}
 	}
@@ -506,7 +507,9 @@ func listMax[T any, PT interface {
 			if err := PT(&v).valid(); err != nil {
 				return nil, bad(fmt.Sprintf("results[%d]", i), err)
 			}
-			out = append(out, v)
+			if keep == nil || keep(&v) {
+				out = append(out, v)
+			}
 		}
 		next := *p.Pagination.Next
 		if next == 0 || (limit > 0 && len(out) >= limit) {

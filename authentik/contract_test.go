@@ -167,6 +167,12 @@ func runContractScenario(t *testing.T, env *contractEnv, version string) {
 		t.Fatalf("bob = %+v", byMail)
 	}
 	must[[]authentik.User](t, "ListUsers search")(c.ListUsers(ctx, authentik.ListUsersOptions{Search: "ali"}))
+	active := true
+	picked := must[[]authentik.User](t, "ListUsers active")(c.ListUsers(ctx, authentik.ListUsersOptions{Active: &active,
+		Types: []string{authentik.UserTypeInternal, authentik.UserTypeExternal}, Max: 200}))
+	if len(picked) < 3 {
+		t.Fatalf("active internal/external users: %+v", picked)
+	}
 
 	// flows
 	ver := authentik.MustParseVersion(version)

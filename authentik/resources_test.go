@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
@@ -114,6 +115,47 @@ func TestUsers(t *testing.T) {
 		t.Fatalf("query %v", q)
 	}
 	checkRequests(t, f, "2025.8.1")
+}
+
+// Active and Types are sent as is_active and type (and re-checked); Max
+// stops the pagination once enough users are in.
+func TestUsersFiltersAndMax(t *testing.T) {
+	f := newFake(t, "2025.8.1")
+	user := func(pk int, typ string, active bool) map[string]any {
+		return map[string]any{"pk": pk, "username": fmt.Sprintf("u%d", pk), "type": typ, "is_active": active}
+	}
+	f.on("GET", "/core/users/", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("page") {
+		case "1":
+			writeJSON(w, 200, pageOf([]any{user(1, "internal", true), user(2, "service_account", true), user(3, "external", false)}, 1, 2))
+		case "2":
+			writeJSON(w, 200, pageOf([]any{user(4, "external", true), user(5, "internal", true)}, 2, 3))
+		default:
+			writeJSON(w, 200, pageOf([]any{user(6, "internal", true)}, 3, 0))
+		}
+	})
+	c := f.clientAt("2025.8.1")
+	active := true
+	us, err := c.ListUsers(context.Background(), authentik.ListUsersOptions{Active: &active,
+		Types: []string{authentik.UserTypeInternal, authentik.UserTypeExternal}, Max: 2})
+	if err != nil || len(us) != 2 || us[0].PK != 1 || us[1].PK != 4 {
+		t.Fatalf("ListUsers = %+v, %v (want u1 and u4: the others fail the filters)", us, err)
+	}
+	calls := f.calls("GET", "/core/users/")
+	if len(calls) != 2 {
+		t.Fatalf("%d pages read, want 2 (Max reached on page 2)", len(calls))
+	}
+	if q := calls[0].Query; q["is_active"][0] != "true" || len(q["type"]) != 2 || q["type"][0] != "internal" || q["type"][1] != "external" {
+		t.Fatalf("query %v", q)
+	}
+	checkRequests(t, f, "2025.8.1")
+	all, err := c.ListUsers(context.Background(), authentik.ListUsersOptions{})
+	if err != nil || len(all) != 6 {
+		t.Fatalf("without filters: %d users, %v", len(all), err)
+	}
+	if _, err := c.ListUsers(context.Background(), authentik.ListUsersOptions{Max: -1}); !errors.Is(err, authentik.ErrInvalidRequest) {
+		t.Fatalf("negative Max: %v", err)
+	}
 }
 
 // UUID and UPN come from User.uuid and User.attributes.upn; an upn that is

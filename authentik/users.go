@@ -172,22 +172,22 @@ func (c *Client) ListUsers(ctx context.Context, o ListUsersOptions) ([]User, err
 		return nil, fmt.Errorf("%w: negative Max", ErrInvalidRequest)
 	}
 	q.Set("include_groups", "true")
-	raw, err := listMax[userJSON](ctx, c, "/core/users/", q, o.Max)
+	// defensive: a filter the server ignored must not leak others (nor
+	// count towards Max)
+	keep := func(u *userJSON) bool {
+		return (o.Username == "" || u.Username == o.Username) && (o.Email == "" || u.Email == o.Email) &&
+			(o.Active == nil || u.IsActive == *o.Active) && (len(o.Types) == 0 || slices.Contains(o.Types, u.Type))
+	}
+	raw, err := listMax(ctx, c, "/core/users/", q, o.Max, keep)
 	if err != nil {
 		return nil, err
 	}
+	if o.Max > 0 && len(raw) > o.Max {
+		raw = raw[:o.Max]
+	}
 	out := make([]User, 0, len(raw))
 	for i := range raw {
-		u := raw[i].user()
-		// defensive: an exact filter the server ignored must not leak others
-		if (o.Username != "" && u.Username != o.Username) || (o.Email != "" && u.Email != o.Email) ||
-			(o.Active != nil && u.IsActive != *o.Active) || (len(o.Types) > 0 && !slices.Contains(o.Types, u.Type)) {
-			continue
-		}
-		out = append(out, u)
-		if o.Max > 0 && len(out) == o.Max {
-			break
-		}
+		out = append(out, raw[i].user())
 	}
 	return out, nil
 }
