@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -707,7 +708,7 @@ func TestConcurrentCreates(t *testing.T) {
 }
 
 func mustJSON(v any) string {
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
 	}

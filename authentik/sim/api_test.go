@@ -1,9 +1,10 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -39,24 +40,12 @@ func TestAuthenticationFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", ts.s.URL()+"/api/v3/admin/version/", nil)
-			if c.header != "" {
-				req.Header.Set("Authorization", c.header)
-			}
-			resp, err := ts.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			r := ts.apiAuthz(c.header, "GET", "/admin/version/", nil)
 			if c.detail == "" {
-				if resp.StatusCode != 200 {
-					t.Fatalf("status %d", resp.StatusCode)
+				if r.status != 200 {
+					t.Fatalf("status %d", r.status)
 				}
 				return
-			}
-			r := ts.apiAs(strings.TrimPrefix(c.header, "Bearer "), "GET", "/admin/version/", nil)
-			if c.header == "" || !strings.HasPrefix(c.header, "Bearer ") || c.header == "Bearer " {
-				r = rawGet(t, ts, "/api/v3/admin/version/", c.header)
 			}
 			if r.status != http.StatusForbidden {
 				t.Fatalf("status %d, want 403 (authentik answers 403, not 401)", r.status)
@@ -68,9 +57,14 @@ func TestAuthenticationFailures(t *testing.T) {
 	}
 }
 
+// rawGet sends a GET without checking the answer against the schema (for
+// redirects and injected faults).
 func rawGet(t *testing.T, ts *testServer, path, authz string) apiResp {
 	t.Helper()
-	req, _ := http.NewRequest("GET", ts.s.URL()+path, nil)
+	req, err := http.NewRequest("GET", ts.s.URL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
@@ -79,22 +73,9 @@ func rawGet(t *testing.T, ts *testServer, path, authz string) apiResp {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out apiResp
-	out.status = resp.StatusCode
-	out.header = resp.Header
-	buf := new(strings.Builder)
-	_, _ = fmt.Fprint(buf, "")
-	b := make([]byte, 0, 512)
-	tmp := make([]byte, 512)
-	for {
-		n, err := resp.Body.Read(tmp)
-		b = append(b, tmp[:n]...)
-		if err != nil {
-			break
-		}
-	}
-	out.raw = b
-	_ = jsonInto(b, &out.body)
+	out := apiResp{status: resp.StatusCode, header: resp.Header}
+	out.raw, _ = io.ReadAll(resp.Body)
+	_ = json.Unmarshal(out.raw, &out.body)
 	return out
 }
 

@@ -570,13 +570,7 @@ func TestPromptConsent(t *testing.T) {
 		return resp
 	}
 	// log in once
-	login, _ := url.Parse(get(params(nil)).Header.Get("Location"))
-	resp, err := browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {"bob"}, "password": {ts.s.UserPassword("bob")}, "next": {login.Query().Get("next")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	back, _ := url.Parse(get(ts.s.URL() + resp.Header.Get("Location")).Header.Get("Location"))
+	back, _ := url.Parse(ts.formLogin(browser, params(nil), "bob"))
 	if back.Query().Get("code") == "" {
 		t.Fatalf("implicit consent flow: %s", back)
 	}

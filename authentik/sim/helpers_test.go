@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +75,19 @@ func (r apiResp) results() []map[string]any {
 	return out
 }
 
-// api sends a request to /api/v3 with the given token ("" = none).
+// apiAs sends a request to /api/v3 with the given token ("" = none).
 func (ts *testServer) apiAs(token, method, path string, body any) apiResp {
+	ts.t.Helper()
+	authz := ""
+	if token != "" {
+		authz = "Bearer " + token
+	}
+	return ts.apiAuthz(authz, method, path, body)
+}
+
+// apiAuthz sends a request to /api/v3 with the given Authorization header
+// ("" = none) and checks the answer against the schema.
+func (ts *testServer) apiAuthz(authz, method, path string, body any) apiResp {
 	ts.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -97,8 +109,8 @@ func (ts *testServer) apiAs(token, method, path string, body any) apiResp {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
 	}
 	resp, err := ts.client.Do(req)
 	if err != nil {
@@ -138,6 +150,28 @@ func (ts *testServer) first(path string) map[string]any {
 		ts.t.Fatalf("GET %s: no results", path)
 	}
 	return res[0]
+}
+
+// formLogin sends a browser without a session to the authorize URL authz,
+// logs in as user through the login form it is redirected to, and returns
+// where authorize then sends the browser.
+func (ts *testServer) formLogin(browser *http.Client, authz, user string) string {
+	ts.t.Helper()
+	do := func(resp *http.Response, err error) *http.Response {
+		ts.t.Helper()
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	login, err := url.Parse(do(browser.Get(authz)).Header.Get("Location"))
+	if err != nil || login.Path != "/if/flow/"+FlowAuthentication+"/" {
+		ts.t.Fatalf("authorize without a session: redirected to %v (%v), want the login form", login, err)
+	}
+	resp := do(browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {user},
+		"password": {ts.s.UserPassword(user)}, "next": {login.Query().Get("next")}}))
+	return do(browser.Get(ts.s.URL() + resp.Header.Get("Location"))).Header.Get("Location")
 }
 
 func (ts *testServer) flowPK(slug string) string {
@@ -210,7 +244,3 @@ func (ts *testServer) createApp(slug, redirect, signingKey string) map[string]an
 	ts.mustStatus(a, 201)
 	return prov
 }
-
-func jsonInto(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
@@ -37,7 +38,7 @@ func TestJWKSMatchesSigningKey(t *testing.T) {
 		var doc struct {
 			Keys []map[string]any `json:"keys"`
 		}
-		if err := jsonInto(raw, &doc); err != nil || len(doc.Keys) != 1 {
+		if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Keys) != 1 {
 			t.Fatalf("%s jwks: %s", slug, raw)
 		}
 		k := doc.Keys[0]

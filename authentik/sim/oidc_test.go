@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -357,7 +358,7 @@ func TestOIDCClientAuthentication(t *testing.T) {
 		var body map[string]string
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		_ = jsonInto(raw, &body)
+		_ = json.Unmarshal(raw, &body)
 		if resp.StatusCode != 400 || body["error"] != "invalid_grant" || !strings.HasPrefix(body["error_description"], "The provided authorization grant") {
 			t.Fatalf("unknown code: %d %s", resp.StatusCode, raw)
 		}
@@ -516,14 +517,7 @@ func TestOIDCExplicitConsent(t *testing.T) {
 	browser := clientFor(t, ts.s, true)
 	authz := ts.s.URL() + "/application/o/authorize/?" + url.Values{"client_id": {prov["client_id"].(string)},
 		"redirect_uri": {pveRedirect}, "response_type": {"code"}, "scope": {"openid email"}, "state": {"s"}}.Encode()
-	resp, _ := browser.Get(authz)
-	resp.Body.Close()
-	login, _ := url.Parse(resp.Header.Get("Location"))
-	resp, _ = browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {"bob"}, "password": {ts.s.UserPassword("bob")}, "next": {login.Query().Get("next")}})
-	resp.Body.Close()
-	resp, _ = browser.Get(ts.s.URL() + resp.Header.Get("Location"))
-	resp.Body.Close()
-	consentURL := resp.Header.Get("Location")
+	consentURL := ts.formLogin(browser, authz, "bob")
 	if !strings.HasPrefix(consentURL, "/if/flow/"+FlowExplicitConsent+"/") {
 		t.Fatalf("explicit consent: redirected to %q", consentURL)
 	}
@@ -534,7 +528,7 @@ func TestOIDCExplicitConsent(t *testing.T) {
 		t.Fatalf("consent page: %s", body)
 	}
 	cu, _ := url.Parse(consentURL)
-	resp, _ = browser.PostForm(ts.s.URL()+cu.Path, url.Values{"query": {cu.RawQuery}, "consent": {"yes"}})
+	resp, _ := browser.PostForm(ts.s.URL()+cu.Path, url.Values{"query": {cu.RawQuery}, "consent": {"yes"}})
 	resp.Body.Close()
 	back, _ := url.Parse(resp.Header.Get("Location"))
 	if back.Query().Get("code") == "" {
@@ -692,18 +686,11 @@ func TestOIDCOldReleases(t *testing.T) {
 		browser := clientFor(t, ts.s, true)
 		authz := ts.s.URL() + "/application/o/authorize/?" + url.Values{"client_id": {r.obj()["client_id"].(string)},
 			"redirect_uri": {pveRedirect}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}.Encode()
-		resp, _ := browser.Get(authz)
-		resp.Body.Close()
-		login, _ := url.Parse(resp.Header.Get("Location"))
-		resp, _ = browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {"alice"}, "password": {ts.s.UserPassword("alice")}, "next": {login.Query().Get("next")}})
-		resp.Body.Close()
-		resp, _ = browser.Get(ts.s.URL() + resp.Header.Get("Location"))
-		resp.Body.Close()
-		flowURL := resp.Header.Get("Location")
+		flowURL := ts.formLogin(browser, authz, "alice")
 		if !strings.HasPrefix(flowURL, "/if/flow/"+FlowImplicitConsent+"/?") {
 			t.Fatalf("before 2024.12 authorize must go through the flow, got %q", flowURL)
 		}
-		resp, _ = browser.Get(ts.s.URL() + flowURL)
+		resp, _ := browser.Get(ts.s.URL() + flowURL)
 		resp.Body.Close()
 		back, _ := url.Parse(resp.Header.Get("Location"))
 		if back.Query().Get("code") == "" {
