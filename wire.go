@@ -93,25 +93,16 @@ func (c *cli) demo(ctx context.Context, o *options) int {
 		return exitFailed
 	}
 	defer d.Close()
-	users := make([]ui.DemoUser, 0, len(d.Users))
-	for _, u := range d.Users {
-		users = append(users, ui.DemoUser{Username: u.Username, Password: u.Password})
-	}
-	err = ui.Run(ctx, ui.Options{
+	// DemoOptions adds the pinned connection, the demo users, the
+	// browser-less login, the port note and a resolver that looks nothing
+	// up (the simulated node names must not reach a DNS server).
+	err = ui.Run(ctx, ui.DemoOptions(d, ui.Options{
 		Inputs:    d.Inputs,
-		Conn:      d.Conn,
 		NoBrowser: o.noBrowser,
 		Input:     c.stdin,
 		Output:    c.stdout,
 		AltScreen: true,
 		Getenv:    c.getenv,
-		Demo: &ui.Demo{
-			Users: users,
-			SimulateLogin: func(ctx context.Context, loginURL, user string) error {
-				_, err := d.SimulateLogin(ctx, loginURL, user)
-				return err
-			},
-		},
-	})
+	}))
 	return wizardExit(ctx, c, err)
 }
