@@ -311,7 +311,7 @@ func (a *accessible) setup(mode planMode) error {
 		return pm.err
 	}
 	ps := &planScreen{c: a.c, mode: mode, plan: pm.plan}
-	a.printf("%s\n%s", ps.summaryLine(), planLines(st, pm.plan))
+	a.printf("%s\n%s", ps.summaryLine(), planLines(st, pm.plan, a.c.contentWidth()))
 	if !pm.plan.HasChanges() {
 		if len(pm.plan.Problems) > 0 {
 			// Nothing pvesso could change fixes these (planLines printed
@@ -491,7 +491,7 @@ func (a *accessible) waitLogin(seen map[string]bool) (string, error) {
 // menu is the rerun menu in line mode.
 func (a *accessible) menu(msg discoveredMsg) error {
 	a.section("Already set up")
-	ms := newMenuScreen(a.c, msg.facts, msg.status, msg.akUsers, msg.realmUsers)
+	ms := newMenuScreen(a.c, a.cl, a.in, msg.facts, msg.status, msg.akUsers, msg.realmUsers)
 	var opts []huh.Option[menuChoice]
 	for _, e := range ms.entries {
 		opts = append(opts, huh.NewOption(e.label, e.choice))
@@ -524,7 +524,7 @@ func (a *accessible) menu(msg discoveredMsg) error {
 			return pm.err
 		}
 		ps := &planScreen{c: a.c, mode: planStatus, plan: pm.plan}
-		a.printf("%s\n%s", ps.summaryLine(), planLines(a.c.st, pm.plan))
+		a.printf("%s\n%s", ps.summaryLine(), planLines(a.c.st, pm.plan, a.c.contentWidth()))
 		return nil
 	case menuRepair:
 		return a.setup(planSetup)

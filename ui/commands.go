@@ -123,19 +123,40 @@ func discover(ctx context.Context, gen int, conn steps.Conn, in steps.Inputs, op
 			return msg
 		}
 		if msg.facts.RealmExists || msg.facts.ProviderExists || msg.facts.ApplicationExists {
-			e := newEngine(clients, in, opts)
-			status, err := e.Status(ctx)
-			if err == nil {
-				msg.status = copyPlan(status)
-			}
-			if users, err := e.RealmUsers(ctx); err == nil {
-				msg.realmUsers = append([]string(nil), users...)
-			}
+			r := readStatus(ctx, 0, clients, in, opts)().(statusReadMsg)
+			msg.status, msg.realmUsers = r.status, r.realmUsers
 		}
 		msg.akUsers = authentikUsers(ctx, clients)
 		msg.keySizes = keySizes(ctx, clients)
 		return msg
 	}
+}
+
+// readStatus reads the rerun menu's figures: the status plan (nil when it
+// cannot be made) and the realm's users with their groups.
+func readStatus(ctx context.Context, gen int, c *steps.Clients, in steps.Inputs, opts []steps.Option) tea.Cmd {
+	return func() tea.Msg {
+		msg := statusReadMsg{gen: gen}
+		e := newEngine(c, in, opts)
+		status, err := e.Status(ctx)
+		if err == nil {
+			msg.status = copyPlan(status)
+		}
+		users, err := e.RealmUserGroups(ctx)
+		if err == nil {
+			msg.realmUsers = copyRealmUsers(users)
+		}
+		msg.err = err
+		return msg
+	}
+}
+
+func copyRealmUsers(us []steps.RealmUser) []steps.RealmUser {
+	out := make([]steps.RealmUser, len(us))
+	for i, u := range us {
+		out[i] = steps.RealmUser{UserID: u.UserID, Groups: append([]string(nil), u.Groups...)}
+	}
+	return out
 }
 
 // runChecks runs Preflight with the chosen inputs.

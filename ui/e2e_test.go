@@ -133,9 +133,11 @@ func TestE2EFreshSetupToClosedLoop(t *testing.T) {
 	k.press(keyOf(tea.KeyEnter))
 	waitText(t, tm, "All checks passed")
 	k.press(keyOf(tea.KeyEnter))
-	waitText(t, tm, "to create")
+	// The plan's count and the apply's agree; the auth-url request (a
+	// write, but no object) is named separately.
+	waitText(t, tm, "Plan: 5 to create")
 	k.press(keyOf(tea.KeyEnter))
-	waitText(t, tm, "change(s) made")
+	waitText(t, tm, "Done: 5 created, as planned.", "test login (auth-url)")
 	k.press(keyOf(tea.KeyEnter))
 
 	// Done: open the login test; the first login shows up.
@@ -243,7 +245,7 @@ func TestE2ERerunAddsBob(t *testing.T) {
 	k := &keyCounter{tm: tm}
 	waitText(t, tm, "Demo:")
 	k.press(keyOf(tea.KeyEnter))
-	waitText(t, tm, "setup already exists", "Healthy", "Add users to the admin group")
+	waitText(t, tm, "setup exists on both sides", "Healthy", `realm "authentik": 1 user, 1 in "admin"`, `Add users to "admin"`)
 	k.press(keyOf(tea.KeyEnter))
 	waitText(t, tm, "Authentik users", "bob")
 	// akadmin, alice, bob: pick alice (already in the group) and bob.
@@ -254,7 +256,10 @@ func TestE2ERerunAddsBob(t *testing.T) {
 	waitText(t, tm, "[x] bob")
 	k.press(keyOf(tea.KeyEnter))
 	// The users plan says per user what happened.
-	waitText(t, tm, "bob@example.com@authentik created", "alice@example.com@authentik was already in")
+	waitText(t, tm, "bob@example.com@authentik created", "alice@example.com@authentik was already in", "bob@example.com@authentik  ✓ in admin")
+	// Back on the menu, the figures are read again.
+	tm.Send(keyOf(tea.KeyEsc))
+	waitText(t, tm, `realm "authentik": 2 users, 2 in "admin"`)
 	tm.Send(runes("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 
@@ -313,7 +318,7 @@ func TestE2EApplyFailureAndRetry(t *testing.T) {
 	waitText(t, tm, "A step failed", "domains.cfg", "Press r to retry")
 	writes := d.Authentik.Kit().Writes()
 	tm.Send(runes("r"))
-	waitText(t, tm, "change(s) made")
+	waitText(t, tm, "created, as planned.")
 	tm.Send(keyOf(tea.KeyEnter))
 	waitText(t, tm, "Single sign-on is set up")
 	tm.Send(runes("q"))
@@ -351,7 +356,7 @@ func TestE2ERemoveAsksFirst(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	waitText(t, tm, "Demo:")
 	tm.Send(keyOf(tea.KeyEnter))
-	waitText(t, tm, "setup already exists")
+	waitText(t, tm, "setup exists on both sides")
 	tm.Send(runes("5"))
 	waitText(t, tm, "to remove", "y / n")
 	tm.Send(keyOf(tea.KeyEnter)) // refused without consent
@@ -362,7 +367,7 @@ func TestE2ERemoveAsksFirst(t *testing.T) {
 	tm.Send(runes("y"))
 	waitText(t, tm, "enter removes them")
 	tm.Send(keyOf(tea.KeyEnter))
-	waitText(t, tm, "change(s) made")
+	waitText(t, tm, "removed, as planned.")
 	tm.Send(keyOf(tea.KeyEnter))
 	waitText(t, tm, "Removed.")
 	tm.Send(keyOf(tea.KeyEnter))

@@ -308,14 +308,15 @@ func TestGoldenDoneNoDisplay(t *testing.T) {
 
 func TestGoldenMenu(t *testing.T) {
 	m := goldenModel(t, scrMenu, func(c *common) screen {
-		return newMenuScreen(c, fxFacts(), &steps.Plan{Items: []steps.Item{{Action: steps.ActionNone}}}, fxUsers(), []string{"alice@example.com@authentik"})
+		return newMenuScreen(c, nil, fxInputs(), fxFacts(), &steps.Plan{Items: []steps.Item{{Action: steps.ActionNone}}}, fxUsers(),
+			[]steps.RealmUser{{UserID: "alice@example.com@authentik", Groups: []string{"admin"}}, {UserID: "carol@example.com@authentik"}})
 	})
 	golden(t, m, false)
 }
 
 func TestGoldenUsersAdded(t *testing.T) {
 	m := goldenModel(t, scrUsers, func(c *common) screen {
-		s := newUsersScreen(c, nil, fxInputs(), fxUsers(), []string{"alice@example.com@authentik", "carol@example.com@authentik"})
+		s := newUsersScreen(c, nil, fxInputs(), fxUsers(), []steps.RealmUser{{UserID: "alice@example.com@authentik", Groups: []string{"admin"}}, {UserID: "carol@example.com@authentik"}})
 		s.added = &steps.Result{Users: []string{"bob@example.com@authentik"}}
 		s.list.cursor = 1
 		return s

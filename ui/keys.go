@@ -41,7 +41,7 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp implements help.KeyMap.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return enabled(k.Next, k.Yes, k.No, k.Open, k.Retry, k.Toggle, k.Back, k.Help, k.Quit, k.Abort)
+	return enabled(k.Next, k.Yes, k.No, k.Open, k.Details, k.Retry, k.Toggle, k.Back, k.Help, k.Quit, k.Abort)
 }
 
 // FullHelp implements help.KeyMap.

@@ -53,8 +53,16 @@ type discoveredMsg struct {
 	facts      steps.Facts
 	status     *steps.Plan // nil when nothing exists yet
 	akUsers    []steps.UserInfo
-	realmUsers []string
+	realmUsers []steps.RealmUser
 	keySizes   map[string]int // key pair name -> bits
+	err        error
+}
+
+// statusReadMsg refreshes the rerun menu.
+type statusReadMsg struct {
+	gen        int
+	status     *steps.Plan
+	realmUsers []steps.RealmUser
 	err        error
 }
 

@@ -384,7 +384,7 @@ func (m *Model) routeDiscovered(msg discoveredMsg) tea.Cmd {
 	m.history = m.history[:len(m.history)-1]
 	if setupExists(msg.facts) {
 		return m.push(scrMenu, func() screen {
-			return newMenuScreen(m.c, msg.facts, msg.status, msg.akUsers, msg.realmUsers)
+			return newMenuScreen(m.c, m.clients, m.inputs, msg.facts, msg.status, msg.akUsers, msg.realmUsers)
 		})
 	}
 	return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, msg.facts, msg.akUsers, msg.keySizes) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -123,8 +124,19 @@ func (s *applyScreen) row(step, title string) *applyRow {
 	if title == "" {
 		title = stepTitle(step)
 	}
-	s.rows = append(s.rows, applyRow{step: step, title: title})
-	return &s.rows[len(s.rows)-1]
+	// A step the plan did not list (e.g. users, "nothing to do") goes
+	// where the engine runs it, not at the end.
+	at := len(s.rows)
+	if k := slices.Index(steps.StepOrder, step); k >= 0 {
+		for i, r := range s.rows {
+			if j := slices.Index(steps.StepOrder, r.step); j > k {
+				at = i
+				break
+			}
+		}
+	}
+	s.rows = slices.Insert(s.rows, at, applyRow{step: step, title: title})
+	return &s.rows[at]
 }
 
 func (s *applyScreen) update(msg tea.Msg) tea.Cmd {
@@ -258,7 +270,7 @@ func (s *applyScreen) view() string {
 	case s.err != nil:
 		b.WriteString(st.Err.Render(glyphFail+" A step failed.") + " Nothing after it was run.\n\n")
 	default:
-		b.WriteString(st.OK.Render(glyphOK+" Done.") + s.resultLine() + "\n\n")
+		b.WriteString(st.OK.Render(glyphOK+" Done:") + s.resultLine() + "\n\n")
 	}
 	w := s.c.contentWidth()
 	for _, r := range s.rows {
@@ -295,15 +307,45 @@ func (s *applyScreen) view() string {
 	return b.String()
 }
 
+// resultLine sums up the run in the plan's own terms, so that "Plan: 5 to
+// create" is followed by "5 created". Writes also counts requests that are
+// no object change: the auth-url login test and follow-ups such as an
+// issuer correction; they are named, not added to the objects.
 func (s *applyScreen) resultLine() string {
 	if s.result == nil {
 		return ""
 	}
+	counts := planCounts(s.plan)
+	var parts []string
+	add := func(n int, word string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, word))
+		}
+	}
+	add(counts[steps.ActionCreate], "created")
+	add(counts[steps.ActionUpdate]+counts[steps.ActionConflict], "changed")
+	add(counts[steps.ActionDelete], "removed")
+	planned := counts[steps.ActionCreate] + counts[steps.ActionUpdate] + counts[steps.ActionConflict] + counts[steps.ActionDelete]
+	extra := s.result.Writes - planned
+	login := false
+	for _, r := range s.rows {
+		if r.step == steps.StepLoginTest && r.state == rowDone {
+			login = true
+			extra--
+		}
+	}
+	line := " nothing needed changing."
+	if len(parts) > 0 {
+		line = " " + strings.Join(parts, ", ") + ", as planned."
+	}
+	if extra > 0 {
+		line += fmt.Sprintf(" Plus %d follow-up write(s).", extra)
+	}
 	if s.mode == planRemove {
-		return fmt.Sprintf(" %d change(s) made.", s.result.Writes)
+		return line
 	}
-	if s.result.Writes == 0 {
-		return " Nothing needed changing. Press enter for the login test."
+	if login {
+		line += "\n" + s.c.st.Muted.Render("Proxmox started a test login (auth-url): it reaches and trusts Authentik.")
 	}
-	return fmt.Sprintf(" %d change(s) made. Press enter for the login test.", s.result.Writes)
+	return line + "\nPress enter for the login test."
 }

@@ -90,7 +90,6 @@ func (s *checksScreen) setKeys(k *KeyMap) {
 	k.Retry.SetHelp("r", "check again")
 	k.Up.SetHelp("↑/↓", "scroll")
 	k.Down.SetEnabled(false)
-	k.Back.SetHelp("esc", "options")
 }
 
 func (s *checksScreen) view() string {
@@ -108,38 +107,36 @@ func (s *checksScreen) view() string {
 	default:
 		n := len(s.report.Failed())
 		b.WriteString(st.Err.Render(fmt.Sprintf("%s %d of %d checks failed.", glyphFail, n, len(s.report.Checks))) +
-			" Fix them, then press r; esc changes the options.\n")
+			" Fix them, then press r; esc goes back.\n")
 	}
 	b.WriteString("\n")
 	if s.report != nil {
 		b.WriteString(checkLines(st, s.report.Checks))
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	avail := s.c.bodyHeight()
-	if s.scroll > len(lines)-avail {
-		s.scroll = max(0, len(lines)-avail)
-	}
-	return scrollLines(lines, s.scroll, avail, s.c.contentWidth())
+	return scrollLines(lines, &s.scroll, s.c.bodyHeight(), s.c.contentWidth())
 }
 
-// scrollLines shows lines[off:] in n rows; long lines wrap at width with
-// a hanging indent. Markers show when there is more above or below.
-func scrollLines(lines []string, off, n, width int) string {
+// scrollLines shows the lines from *off on in n rows; long lines wrap at
+// width with a hanging indent. *off is clamped to the wrapped text, so the
+// last row can always be reached and no key press is lost beyond it.
+// Markers show when there is more above or below.
+func scrollLines(lines []string, off *int, n, width int) string {
 	var wrapped []string
 	for _, l := range lines {
 		wrapped = append(wrapped, hangWrap(l, width)...)
 	}
 	if n <= 0 || len(wrapped) <= n {
+		*off = 0
 		return strings.Join(wrapped, "\n")
 	}
-	if off > len(wrapped)-n {
-		off = len(wrapped) - n
-	}
-	out := append([]string(nil), wrapped[off:off+n]...)
-	if off > 0 {
+	*off = min(max(*off, 0), len(wrapped)-n)
+	o := *off
+	out := append([]string(nil), wrapped[o:o+n]...)
+	if o > 0 {
 		out[0] = "  ↑ more (↑/k)"
 	}
-	if off+n < len(wrapped) {
+	if o+n < len(wrapped) {
 		out[n-1] = "  ↓ more (↓/j)"
 	}
 	return strings.Join(out, "\n")
@@ -153,11 +150,10 @@ func hangWrap(l string, width int) []string {
 	}
 	trimmed := strings.TrimLeft(l, " ")
 	ind := len(l) - len(trimmed)
-	first := strings.Split(wrapText(trimmed, width-ind), "\n")
-	out := []string{strings.Repeat(" ", ind) + first[0]}
-	rest := strings.Join(first[1:], " ")
+	parts := strings.Split(wrapText(trimmed, width-ind-2), "\n")
+	out := []string{strings.Repeat(" ", ind) + parts[0]}
 	pad := strings.Repeat(" ", ind+2)
-	for _, r := range strings.Split(wrapText(rest, width-ind-2), "\n") {
+	for _, r := range parts[1:] {
 		out = append(out, pad+strings.TrimLeft(r, " "))
 	}
 	return out

@@ -327,7 +327,7 @@ func (s *connScreen) view() string {
 		b.WriteString(st.Warn.Render(s.note) + "\n")
 	}
 	if s.errText != "" {
-		b.WriteString(st.Err.Render(glyphFail+" "+s.errText) + "\n")
+		b.WriteString(st.Err.Render(strings.Join(hangWrap(glyphFail+" "+s.errText, s.c.contentWidth()), "\n")) + "\n")
 	}
 	b.WriteString("\n")
 	switch s.state {
@@ -363,9 +363,10 @@ func (s *connScreen) trustView() string {
 	if second != "" {
 		fmt.Fprintf(&b, "           %s\n", st.Code.Render(second))
 	}
-	fmt.Fprintf(&b, "  Subject  %s\n", ce.Subject)
+	w := s.c.contentWidth()
+	b.WriteString(labelWrap("  Subject  ", ce.Subject, w))
 	if ce.Issuer != "" && ce.Issuer != ce.Subject {
-		fmt.Fprintf(&b, "  Issuer   %s\n", ce.Issuer)
+		b.WriteString(labelWrap("  Issuer   ", ce.Issuer, w))
 	}
 	if !ce.NotAfter.IsZero() {
 		fmt.Fprintf(&b, "  Expires  %s\n", ce.NotAfter.UTC().Format("2006-01-02"))
@@ -379,4 +380,16 @@ func (s *connScreen) trustView() string {
 	b.WriteString("\n" + st.Bold.Render("y") + " trust and pin it (kept in the config file; not a secret)\n")
 	b.WriteString(st.Bold.Render("n") + " don't trust it (or trust its CA with --ca-file)\n")
 	return b.String()
+}
+
+// labelWrap renders "label value" with the value wrapped under itself
+// (distinguished names are long).
+func labelWrap(label, value string, width int) string {
+	ind := visibleWidth(label)
+	lines := strings.Split(wrapText(value, max(20, width-ind)), "\n")
+	out := label + lines[0] + "\n"
+	for _, l := range lines[1:] {
+		out += strings.Repeat(" ", ind) + strings.TrimLeft(l, " ") + "\n"
+	}
+	return out
 }

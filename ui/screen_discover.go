@@ -85,7 +85,8 @@ func (s *discoverScreen) view() string {
 	}
 	b.WriteString("\nFix it, then press r to retry, or esc to change the connection.\n")
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	return scrollLines(lines, 0, s.c.bodyHeight(), s.c.contentWidth())
+	off := 0
+	return scrollLines(lines, &off, s.c.bodyHeight(), s.c.contentWidth())
 }
 
 // errorBlock renders an error with its fix (typed engine errors carry one).

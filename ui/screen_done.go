@@ -44,6 +44,7 @@ type doneScreen struct {
 	opened   *browser.Opened
 	noWindow bool // show the URL to copy
 	who      string
+	simLogin bool // the login was the demo's simulated one (no browser session)
 	rights   *userRightsMsg
 	err      error
 	pollErr  error
@@ -191,7 +192,7 @@ func (s *doneScreen) key(k tea.KeyMsg) tea.Cmd {
 		return tea.Batch(s.spin.Tick, fetchLoginURL(s.c.ctx, s.clients, s.in, s.c.opts.EngineOptions, s.fallbackURL()))
 	case k.String() == "s" && s.c.opts.Demo != nil && s.c.opts.Demo.SimulateLogin != nil && (s.state == loginIdle || s.state == loginWaiting):
 		user := s.demoUser()
-		s.err = nil
+		s.err, s.simLogin = nil, true
 		cmds := []tea.Cmd{s.wait()}
 		fn, in, cl, opts := s.c.opts.Demo.SimulateLogin, s.in, s.clients, s.c.opts.EngineOptions
 		ctx := s.c.ctx
@@ -253,6 +254,11 @@ func (s *doneScreen) setKeys(k *KeyMap) {
 	}
 	k.Open.SetEnabled(!s.removed && (s.state == loginIdle || s.state == loginWaiting))
 	k.Open.SetHelp("o", "open private window")
+	if s.c.opts.Demo != nil && s.c.opts.Demo.SimulateLogin != nil {
+		k.Details.SetKeys("s")
+		k.Details.SetHelp("s", "simulate a login")
+		k.Details.SetEnabled(k.Open.Enabled())
+	}
 	k.Yes.SetEnabled(s.state == loginSeen)
 	k.No.SetEnabled(s.state == loginSeen)
 	k.Yes.SetHelp("y", "add to "+s.in.Group)
@@ -339,7 +345,9 @@ func (s *doneScreen) loginView() string {
 		} else {
 			fmt.Fprintf(&b, "  %s %s logged in and is now in %q.\n", st.glyph(glyphOK), st.Code.Render(who), s.in.Group)
 			b.WriteString(s.rightsView())
-			b.WriteString("    Log out and in again in that window to use them.\n")
+			if !s.simLogin {
+				b.WriteString("    Log out and in again in that window to use them.\n")
+			}
 		}
 		b.WriteString(st.OK.Render("  The closed loop works: Authentik → Proxmox → rights.") + "\n")
 	}

@@ -192,21 +192,33 @@ func (s *planScreen) view() string {
 		b.WriteString(s.choiceLines())
 	}
 	b.WriteString("\n")
-	b.WriteString(planLines(st, s.plan))
+	b.WriteString(planLines(st, s.plan, s.c.contentWidth()))
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	avail := s.c.bodyHeight()
-	if s.scroll > len(lines)-avail {
-		s.scroll = max(0, len(lines)-avail)
+	return scrollLines(lines, &s.scroll, s.c.bodyHeight(), s.c.contentWidth())
+}
+
+// isLoginTest is the plan's last item: not an object but the auth-url
+// request Proxmox answers after the changes (the Proxmox-side check).
+func isLoginTest(it steps.Item) bool { return it.Step == steps.StepLoginTest }
+
+// planCounts counts the plan's objects by action (the login test is not
+// an object).
+func planCounts(p *steps.Plan) map[steps.Action]int {
+	counts := map[steps.Action]int{}
+	if p == nil {
+		return counts
 	}
-	return scrollLines(lines, s.scroll, avail, s.c.contentWidth())
+	for _, it := range p.Items {
+		if !isLoginTest(it) {
+			counts[it.Action]++
+		}
+	}
+	return counts
 }
 
 func (s *planScreen) summaryLine() string {
 	st := s.c.st
-	counts := map[steps.Action]int{}
-	for _, it := range s.plan.Items {
-		counts[it.Action]++
-	}
+	counts := planCounts(s.plan)
 	if !s.plan.HasChanges() && len(s.plan.Problems) > 0 {
 		return st.Err.Render(fmt.Sprintf("%s %d problem(s) that no change here can fix:", glyphFail, len(s.plan.Problems)))
 	}
@@ -258,11 +270,19 @@ func (s *planScreen) choiceLines() string {
 	return ""
 }
 
-// planLines renders the items by side with their diffs.
-func planLines(st Styles, p *steps.Plan) string {
+// planLines renders the items by side with their diffs, for a screen
+// width columns wide.
+func planLines(st Styles, p *steps.Plan, width int) string {
 	if p == nil {
 		return ""
 	}
+	changes := p.HasChanges()
+	// The name column is as wide as the longest name, within the width.
+	nameW := 10
+	for _, it := range p.Items {
+		nameW = max(nameW, len([]rune(it.Name)))
+	}
+	nameW = min(nameW, max(width-27, 26)) // 27: indent, glyph, kind, spaces, "CONFLICT"
 	var b strings.Builder
 	for _, sd := range []string{"authentik", "proxmox"} {
 		first := true
@@ -274,18 +294,18 @@ func planLines(st Styles, p *steps.Plan) string {
 				b.WriteString(st.Bold.Render(sideTitle(sd)) + "\n")
 				first = false
 			}
-			b.WriteString(itemLine(st, it) + "\n")
+			b.WriteString(itemLine(st, it, changes, nameW) + "\n")
 			for _, ch := range it.Changes {
 				b.WriteString("      " + changeLine(st, it.Action, ch) + "\n")
 			}
-			if it.Note != "" && it.Action != steps.ActionNone {
+			if it.Note != "" && (it.Action != steps.ActionNone || isLoginTest(it) && changes) {
 				b.WriteString("      " + st.Muted.Render(it.Note) + "\n")
 			}
 		}
 	}
 	for _, it := range p.Items {
 		if it.Side != "authentik" && it.Side != "proxmox" {
-			b.WriteString(itemLine(st, it) + "\n")
+			b.WriteString(itemLine(st, it, changes, nameW) + "\n")
 		}
 	}
 	for _, n := range p.Problems {
@@ -320,10 +340,19 @@ func actionGlyph(st Styles, a steps.Action) (string, string) {
 	return "?", string(a)
 }
 
-func itemLine(st Styles, it steps.Item) string {
+// itemLine is "  + kind  name  action" with the name in nameW columns. The login test reads "then" when the plan changes something
+// (Proxmox is asked for a login link after the changes; its note says
+// why) and "skipped" otherwise.
+func itemLine(st Styles, it steps.Item, changes bool, nameW int) string {
 	g, word := actionGlyph(st, it.Action)
-	line := fmt.Sprintf("  %s %-12s %-26s %s", g, it.Kind, truncate(it.Name, 26), word)
-	if it.Action == steps.ActionNone {
+	if isLoginTest(it) {
+		g, word = st.Muted.Render("»"), "skipped"
+		if changes {
+			g, word = st.Accent.Render("»"), "then"
+		}
+	}
+	line := fmt.Sprintf("  %s %-12s %-*s %s", g, it.Kind, nameW, truncate(it.Name, nameW), word)
+	if it.Action == steps.ActionNone && !(isLoginTest(it) && changes) {
 		return st.Muted.Render(line)
 	}
 	return line

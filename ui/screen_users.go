@@ -22,30 +22,39 @@ type usersScreen struct {
 	gen     int
 	busy    bool
 	added   *steps.Result
-	items   []steps.Item  // what the users plan said per user
-	failed  []steps.Check // checks that refused the plan
+	ids     []string        // the Proxmox userid of each list item ("" unknown)
+	inGroup map[string]bool // userids in the group
+	items   []steps.Item    // what the users plan said per user
+	failed  []steps.Check   // checks that refused the plan
 	err     error
 	spin    spinner.Model
 }
 
-func newUsersScreen(c *common, cl *steps.Clients, in steps.Inputs, ak []steps.UserInfo, realmUsers []string) *usersScreen {
-	s := &usersScreen{c: c, clients: cl, in: in, spin: spinner.New(spinner.WithSpinner(spinner.Line))}
+func newUsersScreen(c *common, cl *steps.Clients, in steps.Inputs, ak []steps.UserInfo, realmUsers []steps.RealmUser) *usersScreen {
+	s := &usersScreen{c: c, clients: cl, in: in, spin: spinner.New(spinner.WithSpinner(spinner.Line)), inGroup: map[string]bool{}}
 	s.spin.Style = c.st.Accent
+	for _, u := range realmUsers {
+		if contains(u.Groups, in.Group) {
+			s.inGroup[u.UserID] = true
+		}
+	}
 	known := map[string]bool{}
 	for _, u := range ak {
-		detail := u.Email
-		if id, err := steps.Preview(in, u); err == nil {
-			detail = "→ " + id
-			known[id] = true
+		detail, id := u.Email, ""
+		if uid, err := steps.Preview(in, u); err == nil {
+			detail, id = "→ "+uid, uid
+			known[uid] = true
 		}
 		s.list.items = append(s.list.items, listItem{label: u.Username, detail: detail, value: u.Username})
+		s.ids = append(s.ids, id)
 	}
 	s.split = len(s.list.items)
-	for _, id := range realmUsers {
-		if known[id] {
+	for _, u := range realmUsers {
+		if known[u.UserID] {
 			continue
 		}
-		s.list.items = append(s.list.items, listItem{label: id, detail: "seen in Proxmox", value: id})
+		s.list.items = append(s.list.items, listItem{label: u.UserID, detail: "seen in Proxmox", value: u.UserID})
+		s.ids = append(s.ids, u.UserID)
 	}
 	return s
 }
@@ -72,6 +81,9 @@ func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
 		if s.err == nil {
 			for i := range s.list.items {
 				s.list.items[i].checked = false
+			}
+			for _, it := range s.items {
+				s.inGroup[it.Name] = true
 			}
 		}
 	case tea.KeyMsg:
@@ -129,7 +141,7 @@ func (s *usersScreen) view() string {
 		lines = append(lines, strings.Split(strings.TrimRight(errorBlock(st, s.err), "\n"), "\n")...)
 	case s.added != nil:
 		lines = append(lines, s.outcomeLines()...)
-		lines = append(lines, st.Muted.Render("They get the rights at their next login."))
+		lines = append(lines, st.Muted.Render("They get the rights at their next login."), "")
 	default:
 		lines = append(lines, "")
 	}
@@ -152,7 +164,11 @@ func (s *usersScreen) view() string {
 		if it.checked {
 			box = "[x]"
 		}
-		lines = append(lines, fmt.Sprintf("%s%s %-24s %s", cur, box, truncate(it.label, 24), st.Muted.Render(it.detail)))
+		detail := st.Muted.Render(it.detail)
+		if i < len(s.ids) && s.inGroup[s.ids[i]] {
+			detail += "  " + st.OK.Render(glyphOK+" in "+s.in.Group)
+		}
+		lines = append(lines, truncateANSI(fmt.Sprintf("%s%s %-24s %s", cur, box, truncate(it.label, 24), detail), s.c.contentWidth()))
 	}
 	if len(s.list.items) == 0 {
 		lines = append(lines, st.Muted.Render("No users found in Authentik or in the realm."))

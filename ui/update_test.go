@@ -480,7 +480,7 @@ func TestStatusWithProblemsIsNotHealthy(t *testing.T) {
 	}
 
 	m = goldenModel(t, scrMenu, func(c *common) screen {
-		return newMenuScreen(c, fxFacts(), plan, fxUsers(), nil)
+		return newMenuScreen(c, nil, fxInputs(), fxFacts(), plan, fxUsers(), nil)
 	})
 	v = m.View()
 	if strings.Contains(v, "Healthy") || !strings.Contains(v, "✗ the issuer http://") {
@@ -492,9 +492,62 @@ func TestStatusWithProblemsIsNotHealthy(t *testing.T) {
 	// With something to change as well, the cursor is on Repair.
 	plan.Items[0].Action = steps.ActionUpdate
 	m = goldenModel(t, scrMenu, func(c *common) screen {
-		return newMenuScreen(c, fxFacts(), plan, fxUsers(), nil)
+		return newMenuScreen(c, nil, fxInputs(), fxFacts(), plan, fxUsers(), nil)
 	})
 	if ms := m.screens[scrMenu].(*menuScreen); ms.entries[ms.cursor].choice != menuRepair {
 		t.Fatalf("cursor on %q, want Repair", ms.entries[ms.cursor].label)
+	}
+}
+
+// The apply's summary speaks in the plan's terms: "Plan: 1 to create"
+// is followed by "1 created"; the auth-url request and any follow-up
+// write are named, not counted as objects. Steps the plan did not list
+// get their row where the engine runs them.
+func TestApplySummaryAgreesWithPlan(t *testing.T) {
+	plan := &steps.Plan{Items: []steps.Item{
+		{Step: steps.StepRealm, Side: "proxmox", Kind: "realm", Name: "authentik", Action: steps.ActionNone},
+		{Step: steps.StepACL, Side: "proxmox", Kind: "acl", Name: "/", Action: steps.ActionCreate},
+		{Step: steps.StepLoginTest, Side: "proxmox", Kind: "auth-url", Name: "authentik", Action: steps.ActionNone},
+	}}
+	m := goldenModel(t, scrPlan, func(c *common) screen {
+		s := newPlanScreen(c, planSetup, nil, fxInputs())
+		s.plan = plan
+		return s
+	})
+	if v := m.View(); !strings.Contains(v, "Plan: 1 to create, 1 already right.") || !strings.Contains(v, "» auth-url") {
+		t.Fatalf("plan view:\n%s", v)
+	}
+	m = goldenModel(t, scrApply, func(c *common) screen {
+		return newApplyScreen(c, planSetup, nil, plan, nil, false, nil, fxInputs())
+	})
+	s := m.screens[scrApply].(*applyScreen)
+	s.running = true
+	ch := make(chan applyUpdate)
+	for _, ev := range []steps.Event{
+		{Step: steps.StepPreflight, Phase: steps.PhaseDone},
+		{Step: steps.StepRealm, Phase: steps.PhaseNone},
+		{Step: steps.StepACL, Phase: steps.PhaseDone},
+		{Step: steps.StepLoginTest, Phase: steps.PhaseDone},
+		{Step: steps.StepUsers, Phase: steps.PhaseNone}, // not in the plan
+	} {
+		send(m, applyEventMsg{gen: s.gen, ev: ev, events: ch})
+	}
+	var order []string
+	for _, r := range s.rows {
+		order = append(order, r.step)
+	}
+	if got, want := strings.Join(order, ","), "preflight,realm,acl,users,login-test"; got != want {
+		t.Fatalf("rows %s, want %s", got, want)
+	}
+	// 1 ACL + 1 auth-url + 1 realm correction by the issuer check.
+	send(m, applyFinishedMsg{gen: s.gen, result: &steps.Result{Realm: "authentik", Writes: 3}})
+	v := strings.Join(strings.Fields(m.View()), " ")
+	for _, want := range []string{"Done: 1 created, as planned. Plus 1 follow-up write(s).", "test login (auth-url)", "Press enter for the login test."} {
+		if !strings.Contains(v, want) {
+			t.Errorf("missing %q in\n%s", want, m.View())
+		}
+	}
+	if strings.Contains(v, "3 ") && strings.Contains(v, "change(s)") {
+		t.Errorf("the raw write count leaked: %s", v)
 	}
 }
