@@ -35,11 +35,17 @@ var AuthentikSchemaVersions = []string{"2024.8.4", "2024.12.3", "2025.8.1", "202
 // AuthentikSchemaPath returns the path of testdata/authentik-<version>.yml,
 // independent of the caller's working directory.
 func AuthentikSchemaPath(version string) string {
+	return testdataPath("authentik-" + version + ".yml")
+}
+
+// testdataPath returns the path of a file in this package's testdata,
+// independent of the caller's working directory.
+func testdataPath(name string) string {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return filepath.Join("testdata", "authentik-"+version+".yml")
+		return filepath.Join("testdata", name)
 	}
-	return filepath.Join(filepath.Dir(file), "testdata", "authentik-"+version+".yml")
+	return filepath.Join(filepath.Dir(file), "testdata", name)
 }
 
 // AuthentikValidator checks requests to and responses from authentik against

@@ -192,6 +192,14 @@ func (v *ProxmoxViolation) Error() string {
 	return fmt.Sprintf("proxmox contract: %s %s: %s", v.Method, where, strings.Join(parts, "; "))
 }
 
+// ProxmoxSchemaVersions are the releases with a trimmed apidoc in testdata.
+var ProxmoxSchemaVersions = []string{"7.0", "8.0", "9.2"}
+
+// LoadProxmoxChecker loads testdata/pve-<release>-apidoc.trimmed.json.
+func LoadProxmoxChecker(release string) (*ProxmoxChecker, error) {
+	return NewProxmoxChecker(testdataPath("pve-" + release + "-apidoc.trimmed.json"))
+}
+
 // NewProxmoxChecker loads an apidoc file: the API viewer's JSON array of path
 // nodes (tree with "children", or a flat array as in testdata/).
 func NewProxmoxChecker(file string) (*ProxmoxChecker, error) {

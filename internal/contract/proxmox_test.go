@@ -13,11 +13,9 @@ import (
 	"testing"
 )
 
-var pveVersions = []string{"7.0", "8.0", "9.2"}
-
 func pveChecker(t testing.TB, v string) *ProxmoxChecker {
 	t.Helper()
-	c, err := NewProxmoxChecker(filepath.Join("testdata", "pve-"+v+"-apidoc.trimmed.json"))
+	c, err := LoadProxmoxChecker(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +34,7 @@ func violation(t *testing.T, err error) *ProxmoxViolation {
 // The trimmed files hold exactly the same definitions as the full schemas
 // (when the full schemas are present; they are not part of a fresh clone).
 func TestProxmoxTrimmedMatchesFullSchema(t *testing.T) {
-	for _, v := range pveVersions {
+	for _, v := range ProxmoxSchemaVersions {
 		full := filepath.Join("..", "..", "..", "shared", "reference", "proxmox", "pve-"+v+"-apidoc.json")
 		if _, err := os.Stat(full); err != nil {
 			t.Skipf("full schema %s not available (fresh clone): %v", full, err)
@@ -65,7 +63,7 @@ func TestProxmoxCheckerLoadsPaths(t *testing.T) {
 	want := []string{"/version", "/cluster/status", "/nodes", "/access/domains", "/access/domains/{realm}",
 		"/access/groups", "/access/groups/{groupid}", "/access/acl", "/access/users", "/access/users/{userid}",
 		"/access/permissions", "/access/ticket", "/access/openid/auth-url", "/access/openid/login"}
-	for _, v := range pveVersions {
+	for _, v := range ProxmoxSchemaVersions {
 		c := pveChecker(t, v)
 		for _, p := range want {
 			if len(c.Methods(p)) == 0 {
@@ -279,7 +277,7 @@ func TestPerlPatternSemantics(t *testing.T) {
 		t.Error("unterminated class accepted")
 	}
 	// Every pattern in the committed schemas translates.
-	for _, v := range pveVersions {
+	for _, v := range ProxmoxSchemaVersions {
 		c := pveChecker(t, v)
 		for _, p := range c.Paths() {
 			for _, m := range c.Methods(p) {
