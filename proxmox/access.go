@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -125,15 +126,11 @@ func (c *Client) UpdateACL(ctx context.Context, u ACLUpdate) error {
 	if len(u.Users)+len(u.Groups)+len(u.Tokens) == 0 {
 		return invalidf("ACL update needs users, groups or tokens")
 	}
-	for _, g := range u.Groups {
-		if err := checkGroupID(g); err != nil {
-			return err
-		}
+	if err := checkAll(checkGroupID, u.Groups); err != nil {
+		return err
 	}
-	for _, id := range u.Users {
-		if err := checkUserID(id); err != nil {
-			return err
-		}
+	if err := checkAll(checkUserID, u.Users); err != nil {
+		return err
 	}
 	p := url.Values{"path": {u.Path}, "roles": {strings.Join(u.Roles, ",")}}
 	putStr(p, "groups", strings.Join(u.Groups, ","))
@@ -241,10 +238,8 @@ func (c *Client) CreateUser(ctx context.Context, u UserCreate) error {
 	if err := checkUserID(u.UserID); err != nil {
 		return err
 	}
-	for _, g := range u.Groups {
-		if err := checkGroupID(g); err != nil {
-			return err
-		}
+	if err := checkAll(checkGroupID, u.Groups); err != nil {
+		return err
 	}
 	p := url.Values{"userid": {u.UserID}}
 	putStr(p, "email", u.Email)
@@ -254,7 +249,7 @@ func (c *Client) CreateUser(ctx context.Context, u UserCreate) error {
 	putStr(p, "groups", strings.Join(u.Groups, ","))
 	putBool(p, "enable", u.Enable)
 	if u.Expire > 0 {
-		p.Set("expire", itoa(u.Expire))
+		p.Set("expire", strconv.FormatInt(u.Expire, 10))
 	}
 	return c.do(ctx, call{method: http.MethodPost, path: "/access/users", params: p}, nil)
 }
@@ -281,10 +276,8 @@ func (c *Client) UpdateUser(ctx context.Context, userid string, u UserUpdate) er
 	if u.Append && len(u.Groups) == 0 {
 		return invalidf("append needs groups")
 	}
-	for _, g := range u.Groups {
-		if err := checkGroupID(g); err != nil {
-			return err
-		}
+	if err := checkAll(checkGroupID, u.Groups); err != nil {
+		return err
 	}
 	p := url.Values{}
 	putStr(p, "groups", strings.Join(u.Groups, ","))
@@ -304,7 +297,7 @@ func (c *Client) UpdateUser(ctx context.Context, userid string, u UserUpdate) er
 		if *u.Expire < 0 {
 			return invalidf("expire must not be negative")
 		}
-		p.Set("expire", itoa(*u.Expire))
+		p.Set("expire", strconv.FormatInt(*u.Expire, 10))
 	}
 	if len(p) == 0 {
 		return nil

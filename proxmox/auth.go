@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -323,7 +324,7 @@ func (c *Client) secondFactor(ctx context.Context, first *ticketResponse) (*tick
 	if k, v, ok := strings.Cut(a.otp, ":"); ok && (k == "totp" || k == "recovery") {
 		kind, response = k, v
 	}
-	if parsed && !contains(methods, kind) {
+	if parsed && !slices.Contains(methods, kind) {
 		return nil, &TFARequiredError{Username: a.username, Methods: methods, Reason: "the account has no " + kind + " factor"}
 	}
 	user := first.Username
@@ -342,13 +343,4 @@ func (c *Client) secondFactor(ctx context.Context, first *ticketResponse) (*tick
 		return nil, &TFARequiredError{Username: a.username, Methods: methods, Reason: "the server asked for a second factor again"}
 	}
 	return res, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

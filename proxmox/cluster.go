@@ -19,12 +19,18 @@ type VersionInfo struct {
 // ParsedVersion returns the release's major and minor number ("8.4" -> 8, 4),
 // falling back to Version when Release is empty. Zeros if unparsable.
 func (v VersionInfo) ParsedVersion() (major, minor int) {
+	r, _ := v.release()
+	return r.major, r.minor
+}
+
+// release parses Release, else Version.
+func (v VersionInfo) release() (release, bool) {
 	for _, s := range []string{v.Release, v.Version} {
 		if r, err := parseRelease(s); err == nil {
-			return r.major, r.minor
+			return r, true
 		}
 	}
-	return 0, 0
+	return release{}, false
 }
 
 func parseRelease(s string) (release, error) {
@@ -54,9 +60,9 @@ func (c *Client) Version(ctx context.Context) (*VersionInfo, error) {
 		return nil, err
 	}
 	v := &VersionInfo{Version: string(raw.Version), Release: string(raw.Release), RepoID: string(raw.RepoID), Console: string(raw.Console)}
-	if maj, min := v.ParsedVersion(); maj > 0 {
+	if r, ok := v.release(); ok {
 		c.mu.Lock()
-		c.release = &release{major: maj, minor: min, text: fmt.Sprintf("%d.%d", maj, min)}
+		c.release = &r
 		c.mu.Unlock()
 	}
 	return v, nil

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -47,7 +46,7 @@ type contractEnv struct {
 
 func newContractEnv(t *testing.T, schema string, opts pvesim.Options) *contractEnv {
 	t.Helper()
-	chk, err := contract.NewProxmoxChecker(filepath.Join("..", "internal", "contract", "testdata", "pve-"+schema+"-apidoc.trimmed.json"))
+	chk, err := contract.LoadProxmoxChecker(schema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 )
 
@@ -56,11 +55,7 @@ func (e *APIError) Error() string {
 	}
 	s := fmt.Sprintf("proxmox: %s %s: %d %s", e.Method, e.Path, e.StatusCode, msg)
 	if len(e.Errors) > 0 {
-		keys := make([]string, 0, len(e.Errors))
-		for k := range e.Errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(e.Errors)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + ": " + e.Errors[k]

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +46,7 @@ func newFakeSchema(t *testing.T, schema string) *fakePVE {
 	f := &fakePVE{t: t, routes: map[string]http.HandlerFunc{}}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
-	c, err := contract.NewProxmoxChecker(filepath.Join("..", "internal", "contract", "testdata", "pve-"+schema+"-apidoc.trimmed.json"))
+	c, err := contract.LoadProxmoxChecker(schema)
 	if err != nil {
 		t.Fatal(err)
 	}

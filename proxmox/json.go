@@ -141,10 +141,3 @@ func (s *flexString) UnmarshalJSON(d []byte) error {
 	*s = flexString(d)
 	return nil
 }
-
-func boolParam(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 )
 
 // Ticket is a PVE login ticket (from OpenIDLogin). Its String/Format never
@@ -75,5 +74,3 @@ func (c *Client) OpenIDLogin(ctx context.Context, code, state, redirectURL strin
 	return &Ticket{Username: string(raw.Username), Ticket: string(raw.Ticket), CSRFPreventionToken: string(raw.CSRFPreventionToken),
 		ClusterName: string(raw.ClusterName), Cap: raw.Cap}, nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

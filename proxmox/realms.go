@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -254,9 +256,14 @@ func putStr(p url.Values, k, v string) {
 	}
 }
 
+// putBool sets a PVE boolean ("1"/"0") unless v is nil.
 func putBool(p url.Values, k string, v *bool) {
-	if v != nil {
-		p.Set(k, boolParam(*v))
+	switch {
+	case v == nil:
+	case *v:
+		p.Set(k, "1")
+	default:
+		p.Set(k, "0")
 	}
 }
 
@@ -291,7 +298,7 @@ func (c *Client) CreateRealm(ctx context.Context, r RealmCreate) error {
 	if err := checkOneLine(p); err != nil {
 		return err
 	}
-	if err := c.checkSupported(ctx, keys(p)); err != nil {
+	if err := c.checkSupported(ctx, sortedKeys(p)); err != nil {
 		return err
 	}
 	return c.do(ctx, call{method: http.MethodPost, path: "/access/domains", params: p, secret: []string{r.ClientKey}}, nil)
@@ -327,7 +334,7 @@ func (c *Client) UpdateRealm(ctx context.Context, realm string, u RealmUpdate) e
 	putBool(p, "groups-autocreate", u.GroupsAutocreate)
 	putBool(p, "groups-overwrite", u.GroupsOverwrite)
 	putBool(p, "query-userinfo", u.QueryUserinfo)
-	gated := keys(p)
+	gated := sortedKeys(p)
 	if len(u.Delete) > 0 {
 		seen := map[string]bool{}
 		var del []string
@@ -381,21 +388,14 @@ func (c *Client) DeleteRealm(ctx context.Context, realm string) error {
 	return c.do(ctx, call{method: http.MethodDelete, path: "/access/domains/" + seg(realm)}, nil)
 }
 
-func keys(p url.Values) []string {
-	out := make([]string, 0, len(p))
-	for k := range p {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // checkOneLine refuses option values with a line break: every realm option
 // is one line of domains.cfg, and SectionConfig's check_value dies with
 // "property contains a line feed" (HTTP 500) for them. The error names the
 // option, never the value (client-key is a secret).
 func checkOneLine(p url.Values) error {
-	for _, k := range keys(p) {
+	for _, k := range sortedKeys(p) {
 		if strings.ContainsAny(p.Get(k), "\r\n") {
 			return invalidf("%s must not contain a line break", k)
 		}

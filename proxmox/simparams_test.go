@@ -12,10 +12,10 @@ package proxmox_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -74,10 +74,9 @@ func jsonNum(f float64) string {
 }
 
 func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
-	dir := filepath.Join("..", "internal", "contract", "testdata")
 	all := map[string]*contract.ProxmoxChecker{}
-	for _, v := range []string{"7.0", "8.0", "9.2"} {
-		c, err := contract.NewProxmoxChecker(filepath.Join(dir, "pve-"+v+"-apidoc.trimmed.json"))
+	for _, v := range contract.ProxmoxSchemaVersions {
+		c, err := contract.LoadProxmoxChecker(v)
 		must(t, err)
 		all[v] = c
 	}
@@ -113,7 +112,7 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 				must(t, err)
 				// Candidate names: every version's declared names + a bogus one.
 				cands := map[string]contract.ProxmoxParam{"pvesso-bogus": {Name: "pvesso-bogus", Type: "string"}}
-				for _, v := range []string{"7.0", "8.0", "9.2"} {
+				for _, v := range contract.ProxmoxSchemaVersions {
 					ps, err := all[v].Params(method, tpl)
 					if err != nil {
 						continue
@@ -145,7 +144,11 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 							params.Set(req, probeValue(req, rp))
 						}
 					}
-					status, errs := rawCall(t, hc, s.URL(), token, method, path, params)
+					status, errs := rawCall(t, hc, s.URL(), method, path, params, func(r *http.Request) {
+						if path != "/access/ticket" {
+							r.Header.Set("Authorization", "PVEAPIToken="+token)
+						}
+					})
 					probes++
 					_, isDeclared := declared[name]
 					rejected := status == 400 && strings.Contains(errs[name], notDefined)
@@ -161,7 +164,10 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 	}
 }
 
-func rawCall(t *testing.T, hc *http.Client, base, token, method, path string, params url.Values) (int, map[string]string) {
+// rawCall sends one request as the client would (query string on GET and
+// DELETE, form body otherwise), with credentials set by authorize, and
+// returns the status and the errors map of the answer.
+func rawCall(t *testing.T, hc *http.Client, base, method, path string, params url.Values, authorize func(*http.Request)) (int, map[string]string) {
 	t.Helper()
 	target := base + "/api2/json" + path
 	var body io.Reader
@@ -177,9 +183,7 @@ func rawCall(t *testing.T, hc *http.Client, base, token, method, path string, pa
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if path != "/access/ticket" {
-		req.Header.Set("Authorization", "PVEAPIToken="+token)
-	}
+	authorize(req)
 	resp, err := hc.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
@@ -240,11 +244,10 @@ func badValues(name string, p contract.ProxmoxParam) []string {
 // root@pam with a ticket, for which PVE skips permission checks, so the
 // parameter verification is what answers.
 func TestSimulatorValidatesLikeSchema(t *testing.T) {
-	dir := filepath.Join("..", "internal", "contract", "testdata")
 	for _, tc := range []struct{ schema, version string }{{"8.0", "8.0.4"}, {"9.2", "9.2.0"}} {
 		t.Run(tc.schema, func(t *testing.T) {
 			t.Parallel()
-			chk, err := contract.NewProxmoxChecker(filepath.Join(dir, "pve-"+tc.schema+"-apidoc.trimmed.json"))
+			chk, err := contract.LoadProxmoxChecker(tc.schema)
 			must(t, err)
 			s := pvesim.New(pvesim.Options{Version: tc.version})
 			must(t, s.Start())
@@ -286,11 +289,16 @@ func TestSimulatorValidatesLikeSchema(t *testing.T) {
 						unesc, _ := url.PathUnescape(path)
 						verr := chk.CheckParams(method, unesc, params)
 						var v *contract.ProxmoxViolation
-						if !errorsAs(verr, &v) || v.Errors[name] == "" || strings.Contains(v.Errors[name], "not verifiable by this checker") {
+						if !errors.As(verr, &v) || v.Errors[name] == "" || strings.Contains(v.Errors[name], "not verifiable by this checker") {
 							continue // the schema (as far as checkable) does not reject this value: not a probe
 						}
 						probes++
-						status, errs := rawTicketCall(t, hc, s.URL(), ticket, csrf, method, path, params)
+						status, errs := rawCall(t, hc, s.URL(), method, path, params, func(r *http.Request) {
+							r.Header.Set("Cookie", "PVEAuthCookie="+url.QueryEscape(ticket))
+							if method != http.MethodGet {
+								r.Header.Set("CSRFPreventionToken", csrf)
+							}
+						})
 						if status != 400 || errs[name] == "" {
 							t.Errorf("%s %s %s=%q: schema says %q, simulator answered %d %v", method, tpl, name, bad, v.Errors[name], status, errs)
 							continue
@@ -308,17 +316,6 @@ func TestSimulatorValidatesLikeSchema(t *testing.T) {
 			t.Logf("schema %s vs simulator %s: %d invalid-value probes, all rejected with 400 and pve-common's message; %d message differences", tc.schema, tc.version, probes, msgDiffs)
 		})
 	}
-}
-
-func errorsAs(err error, v **contract.ProxmoxViolation) bool {
-	if err == nil {
-		return false
-	}
-	x, ok := err.(*contract.ProxmoxViolation)
-	if ok {
-		*v = x
-	}
-	return ok
 }
 
 func rootTicket(t *testing.T, hc *http.Client, s *pvesim.Server) (string, string) {
@@ -341,35 +338,4 @@ func rootTicket(t *testing.T, hc *http.Client, s *pvesim.Server) (string, string
 		t.Fatalf("no ticket (status %d)", resp.StatusCode)
 	}
 	return out.Data.Ticket, out.Data.CSRF
-}
-
-func rawTicketCall(t *testing.T, hc *http.Client, base, ticket, csrf, method, path string, params url.Values) (int, map[string]string) {
-	t.Helper()
-	target := base + "/api2/json" + path
-	var body io.Reader
-	if method == http.MethodGet || method == http.MethodDelete {
-		if len(params) > 0 {
-			target += "?" + params.Encode()
-		}
-	} else {
-		body = strings.NewReader(params.Encode())
-	}
-	req, err := http.NewRequestWithContext(tctx(t), method, target, body)
-	must(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.Header.Set("Cookie", "PVEAuthCookie="+url.QueryEscape(ticket))
-	if method != http.MethodGet {
-		req.Header.Set("CSRFPreventionToken", csrf)
-	}
-	resp, err := hc.Do(req)
-	must(t, err)
-	defer resp.Body.Close()
-	var out struct {
-		Errors map[string]string `json:"errors"`
-	}
-	b, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(b, &out)
-	return resp.StatusCode, out.Errors
 }

@@ -34,6 +34,16 @@ func checkUserID(userid string) error {
 	return nil
 }
 
+// checkAll runs check on every id.
+func checkAll(check func(string) error, ids []string) error {
+	for _, id := range ids {
+		if err := check(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkGroupID is the 9.1+ rule. PVE 8.4–9.0 (access-control 8.2.1 to
 // 9.0.4) accepted a few more characters by accident, ':' among them (bug
 // 7102); pvesso never sends those: ':' separates the fields of user.cfg.
