@@ -227,7 +227,7 @@ func (a *accessible) askConn(s *connScreen) error {
 // options shows the defaults and lets the user change them.
 func (a *accessible) options(msg discoveredMsg) error {
 	a.section("Options")
-	o := newOptionsScreen(a.c, a.in, msg.facts, msg.akUsers, msg.keySizes)
+	o := newOptionsScreen(a.c, a.in, msg.facts, msg.akUsers)
 	in := o.inputs()
 	a.printf("Realm %s, group %s (%s on %s), subject mode %s, username claim %s\n", in.Realm, in.Group, in.Role, in.ACLPath, in.SubjectMode, in.UsernameClaim)
 	a.printf("%s\n", strings.TrimSpace(o.preview(in)))
@@ -444,7 +444,7 @@ func (a *accessible) done(res *steps.Result) error {
 		return err
 	}
 	ds.who = who
-	r := lookupRights(a.ctx, 0, a.cl, who, a.in.ACLPath)().(userRightsMsg)
+	r := lookupRights(a.ctx, 0, a.cl, a.in, a.c.opts.EngineOptions, who)().(userRightsMsg)
 	ds.rights = &r
 	a.printf("%s %s logged in.\n%s", glyphOK, who, ds.rightsView())
 	add, err := a.confirm(fmt.Sprintf("Add %s to %q (%s on %s)?", who, a.in.Group, a.in.Role, a.in.ACLPath), true)
@@ -456,7 +456,7 @@ func (a *accessible) done(res *steps.Result) error {
 		a.printf("%s", errorBlock(a.c.st, um.err))
 		return um.err
 	}
-	r = lookupRights(a.ctx, 0, a.cl, who, a.in.ACLPath)().(userRightsMsg)
+	r = lookupRights(a.ctx, 0, a.cl, a.in, a.c.opts.EngineOptions, who)().(userRightsMsg)
 	ds.rights = &r
 	a.printf("%s %s is now in %q.\n%s", glyphOK, who, a.in.Group, ds.rightsView())
 	a.printf("The closed loop works: Authentik → Proxmox → rights.\n")

@@ -126,8 +126,11 @@ func discover(ctx context.Context, gen int, conn steps.Conn, in steps.Inputs, op
 			r := readStatus(ctx, 0, clients, in, opts)().(statusReadMsg)
 			msg.status, msg.realmUsers = r.status, r.realmUsers
 		}
-		msg.akUsers = authentikUsers(ctx, clients)
-		msg.keySizes = keySizes(ctx, clients)
+		msg.akUsers = authentikUsers(ctx, clients, in, opts)
+		if kps := keyPairs(ctx, clients, in, opts); kps != nil {
+			// the same pairs and eligibility as the preflight, with sizes
+			msg.facts.KeyPairs = kps
+		}
 		return msg
 	}
 }

@@ -47,9 +47,9 @@ func fxFacts() steps.Facts {
 		AuthentikVersion: "2025.8.1", AuthentikUser: "akadmin", AuthentikSuperuser: true,
 		ProxmoxVersion: "8.4.14", ProxmoxUser: "root@pam",
 		KeyPairs: []steps.KeyPairFact{
-			{PK: "1", Name: "authentik Self-signed Certificate", KeyType: "rsa", Expiry: exp, HasPrivateKey: true, Eligible: true},
-			{PK: "2", Name: "homelab-ca", KeyType: "rsa", Expiry: exp, Eligible: false, Reason: "no private key: authentik cannot sign with it"},
-			{PK: "3", Name: "ecdsa-key", KeyType: "ec", Expiry: exp, HasPrivateKey: true, Eligible: false, Reason: "EC key: Proxmox verifies RS256 only"},
+			{PK: "1", Name: "authentik Self-signed Certificate", KeyType: "rsa", KeySize: 4096, Expiry: exp, HasPrivateKey: true, Eligible: true},
+			{PK: "2", Name: "homelab-ca", KeyType: "rsa", KeySize: 2048, Expiry: exp, Eligible: false, Reason: "no private key: authentik cannot sign with it (a provider without a usable key signs HS256, which Proxmox refuses)"},
+			{PK: "3", Name: "ecdsa-key", KeyType: "ecdsa", KeySize: 256, Expiry: exp, HasPrivateKey: true, Eligible: false, Reason: "EC key: authentik would sign ES256/ES384/ES512, but Proxmox verifies RS256 only"},
 		},
 		SigningKey: "authentik Self-signed Certificate",
 		Nodes: []steps.NodeFact{
@@ -214,14 +214,14 @@ func TestGoldenDiscoverError(t *testing.T) {
 
 func TestGoldenOptions(t *testing.T) {
 	m := goldenModel(t, scrOptions, func(c *common) screen {
-		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers())
 	})
 	golden(t, m, false)
 }
 
 func TestGoldenOptionsKeyFocus(t *testing.T) {
 	m := goldenModel(t, scrOptions, func(c *common) screen {
-		s := newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+		s := newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers())
 		s.subjectIdx = indexOf(steps.SubjectModes, "user_username")
 		s.focus = optKey
 		s.applyFocus()

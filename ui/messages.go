@@ -54,7 +54,6 @@ type discoveredMsg struct {
 	status     *steps.Plan // nil when nothing exists yet
 	akUsers    []steps.UserInfo
 	realmUsers []steps.RealmUser
-	keySizes   map[string]int // key pair name -> bits
 	err        error
 }
 

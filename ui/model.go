@@ -139,7 +139,6 @@ type Model struct {
 	inputs   steps.Inputs
 	clients  *steps.Clients
 	facts    steps.Facts
-	keySizes map[string]int
 
 	screens map[screenID]screen
 	cur     screenID
@@ -227,7 +226,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err == nil && msg.clients != nil {
 			m.clients = msg.clients
 			m.facts = msg.facts
-			m.keySizes = msg.keySizes
 		}
 		return m, m.routeDiscovered(msg)
 
@@ -387,7 +385,7 @@ func (m *Model) routeDiscovered(msg discoveredMsg) tea.Cmd {
 			return newMenuScreen(m.c, m.clients, m.inputs, msg.facts, msg.status, msg.akUsers, msg.realmUsers)
 		})
 	}
-	return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, msg.facts, msg.akUsers, msg.keySizes) })
+	return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, msg.facts, msg.akUsers) })
 }
 
 // connected reports whether both servers could be read with the given
@@ -419,7 +417,7 @@ func (m *Model) menuChoice(c menuChoice) tea.Cmd {
 	case menuRepair:
 		return m.push(scrChecks, func() screen { return newChecksScreen(m.c, m.clients, m.inputs) })
 	case menuOptions:
-		return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, m.facts, m.akUsersFromMenu(), m.keySizes) })
+		return m.push(scrOptions, func() screen { return newOptionsScreen(m.c, m.inputs, m.facts, m.akUsersFromMenu()) })
 	case menuRemove:
 		return m.push(scrPlan, func() screen { return newPlanScreen(m.c, planRemove, m.clients, m.inputs) })
 	case menuQuit:

@@ -2,14 +2,11 @@ package ui
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/pvesso/pvesso/proxmox"
 	"github.com/pvesso/pvesso/steps"
 )
 
@@ -23,35 +20,20 @@ type userRightsMsg struct {
 	err    error
 }
 
-// lookupRights reads a user's groups (GET /access/users) and effective
-// privileges on path (GET /access/permissions?userid=&path=).
-func lookupRights(ctx context.Context, gen int, c *steps.Clients, userid, path string) tea.Cmd {
+// lookupRights reads a user's groups and effective privileges on the ACL
+// path through the engine (Engine.UserAccess).
+func lookupRights(ctx context.Context, gen int, c *steps.Clients, in steps.Inputs, opts []steps.Option, userid string) tea.Cmd {
 	return func() tea.Msg {
 		msg := userRightsMsg{gen: gen, userid: userid}
 		if c == nil || c.Proxmox == nil {
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()
-		users, err := c.Proxmox.ListUsers(ctx)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, u := range users {
-			if u.UserID == userid {
-				msg.groups = append([]string(nil), u.Groups...)
-			}
-		}
-		perms, err := c.Proxmox.Permissions(ctx, proxmox.PermissionsOptions{Path: path, UserID: userid})
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for p := range perms[path] {
-			msg.privs = append(msg.privs, p)
-		}
-		sort.Strings(msg.privs)
+		a, err := newEngine(c, in, opts).UserAccess(ctx, userid)
+		msg.groups = append([]string(nil), a.Groups...)
+		msg.privs = append([]string(nil), a.Privileges...)
+		msg.err = err
 		return msg
 	}
 }

@@ -121,7 +121,7 @@ func (s *doneScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		s.state, s.err = loginAdded, nil
 		s.rights = nil
-		return lookupRights(s.c.ctx, s.gen, s.clients, strings.TrimSpace(s.who), s.in.ACLPath)
+		return lookupRights(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, strings.TrimSpace(s.who))
 	case userRightsMsg:
 		if msg.gen == s.gen {
 			r := msg
@@ -166,7 +166,7 @@ func (s *doneScreen) onUsers(msg realmUsersMsg) tea.Cmd {
 	s.state = loginSeen
 	s.gen++ // stop polling
 	s.rights = nil
-	return lookupRights(s.c.ctx, s.gen, s.clients, s.who, s.in.ACLPath)
+	return lookupRights(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, s.who)
 }
 
 func (s *doneScreen) wait() tea.Cmd {

@@ -103,7 +103,7 @@ type optionsScreen struct {
 	err          string
 }
 
-func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.UserInfo, sizes map[string]int) *optionsScreen {
+func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.UserInfo) *optionsScreen {
 	s := &optionsScreen{c: c, in: in, facts: f, users: users}
 	s.realm = newTextInput(c, in.Realm, 32)
 	s.group = newTextInput(c, in.Group, 64)
@@ -119,7 +119,7 @@ func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.U
 	s.keys.single = true
 	for _, kp := range f.KeyPairs {
 		it := listItem{label: kp.Name, value: kp.Name, disabled: !kp.Eligible, reason: kp.Reason}
-		it.detail = keyDetail(kp, sizes[kp.Name])
+		it.detail = keyDetail(kp)
 		it.checked = kp.Eligible && kp.Name == chosen
 		s.keys.items = append(s.keys.items, it)
 	}
@@ -210,14 +210,19 @@ func pickSample(users []steps.UserInfo, owner string) *steps.UserInfo {
 	return nil
 }
 
-func keyDetail(kp steps.KeyPairFact, bits int) string {
+// keyDetail is "RSA 4096 · until 2027-01-31 · private key ✓" (type and
+// size read from the certificate; "?" when unknown).
+func keyDetail(kp steps.KeyPairFact) string {
 	parts := []string{}
 	t := strings.ToUpper(kp.KeyType)
-	if t == "" {
+	switch t {
+	case "":
 		t = "?"
+	case "ECDSA":
+		t = "EC"
 	}
-	if bits > 0 {
-		t += " " + strconv.Itoa(bits)
+	if kp.KeySize > 0 {
+		t += " " + strconv.Itoa(kp.KeySize)
 	}
 	parts = append(parts, t)
 	if !kp.Expiry.IsZero() {
@@ -580,17 +585,34 @@ func (s *optionsScreen) itemLine(f optField, l *pickList, i int, it listItem) st
 	mark := box
 	if it.disabled {
 		mark = " " + glyphFail + " "
-		detail = it.reason
+		name = st.Disabled.Render(name)
 	}
 	line := fmt.Sprintf("    %s%s %s", cur, mark, name)
-	if it.disabled {
-		line = fmt.Sprintf("    %s%s %s", cur, mark, st.Disabled.Render(name))
-	}
 	// One line when it fits, else the detail goes under the name.
-	if visibleWidth(line)+2+visibleWidth(detail) <= w {
-		return line + "  " + detail
+	if it.detail != "" {
+		if visibleWidth(line)+2+visibleWidth(detail) <= w {
+			line += "  " + detail
+		} else {
+			line += "\n" + strings.Repeat(" ", 10) + truncate(it.detail, w-10)
+		}
 	}
-	return line + "\n" + strings.Repeat(" ", 10) + truncate(detail, w-10)
+	if it.disabled && it.reason != "" {
+		// Why it cannot be chosen, without the parenthesised background,
+		// on at most two lines.
+		reason := it.reason
+		if i := strings.Index(reason, " ("); i > 0 {
+			reason = reason[:i]
+		}
+		wrapped := strings.Split(wrapText(reason, w-10), "\n")
+		if len(wrapped) > 2 {
+			wrapped = wrapped[:2]
+			wrapped[1] = truncate(wrapped[1], w-11) + "…"
+		}
+		for _, r := range wrapped {
+			line += "\n" + strings.Repeat(" ", 10) + strings.TrimLeft(r, " ")
+		}
+	}
+	return line
 }
 
 // preview shows the Proxmox userid a real Authentik user would get.

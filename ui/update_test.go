@@ -119,7 +119,7 @@ func drain(t *testing.T, m *Model, cmd tea.Cmd) {
 func optionsModel(t *testing.T) (*Model, *optionsScreen) {
 	t.Helper()
 	m := goldenModel(t, scrOptions, func(c *common) screen {
-		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+		return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers())
 	})
 	m.history = []screenID{scrAuthentik}
 	m.screens[scrAuthentik] = newConnScreen(m.c, sideAuthentik, steps.Conn{AuthentikURL: fxAuthentik})
@@ -371,7 +371,7 @@ func TestResizeKeepsEveryScreenInside(t *testing.T) {
 	screens := map[string]func(c *common) screen{
 		"welcome": func(c *common) screen { return newWelcome(c, steps.Conn{}) },
 		"options": func(c *common) screen {
-			return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers(), map[string]int{"authentik Self-signed Certificate": 4096, "ecdsa-key": 256})
+			return newOptionsScreen(c, fxInputs(), fxFacts(), fxUsers())
 		},
 		"plan": func(c *common) screen {
 			s := newPlanScreen(c, planSetup, nil, fxInputs())
