@@ -135,10 +135,10 @@ func (c *common) contentWidth() int {
 type Model struct {
 	c *common
 
-	conn     steps.Conn
-	inputs   steps.Inputs
-	clients  *steps.Clients
-	facts    steps.Facts
+	conn    steps.Conn
+	inputs  steps.Inputs
+	clients *steps.Clients
+	facts   steps.Facts
 
 	screens map[screenID]screen
 	cur     screenID
