@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -267,14 +268,7 @@ func (v *AuthentikValidator) result(route *routers.Route, req *http.Request, sta
 	}
 	e := &ExchangeError{Method: req.Method, Path: req.URL.RequestURI(), OperationID: route.Operation.OperationID, Status: status, Version: v.version}
 	for _, p := range ps {
-		excused := false
-		for _, d := range v.deviations {
-			if d.matches(p) {
-				excused = true
-				break
-			}
-		}
-		if excused {
+		if slices.ContainsFunc(v.deviations, func(d Deviation) bool { return d.matches(p) }) {
 			e.Excused = append(e.Excused, p)
 		} else {
 			e.Problems = append(e.Problems, p)
@@ -596,11 +590,7 @@ func (r *Recorder) Violations() []Violation {
 func (r *Recorder) Operations() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := make(map[string]int, len(r.operations))
-	for k, n := range r.operations {
-		m[k] = n
-	}
-	return m
+	return maps.Clone(r.operations)
 }
 
 // Outside returns the requests that were outside /api/v3 (not validated).
@@ -704,11 +694,7 @@ func unknownQuery(route *routers.Route, q url.Values) []string {
 		}
 	}
 	var out []string
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(q))
 	for _, k := range keys {
 		if !declared[k] {
 			out = append(out, fmt.Sprintf("query parameter %q is not declared by the operation", k))
@@ -776,11 +762,7 @@ func walkUnknown(ref *openapi3.SchemaRef, val any, path string, report func(stri
 		if len(props) == 0 {
 			free = true
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(t))
 		for _, k := range keys {
 			p, ok := props[k]
 			if !ok {

@@ -97,6 +97,12 @@ func TrimAuthentikSchema(src []byte) ([]byte, []string, error) {
 	// Collect component references transitively.
 	refs := map[string]bool{}
 	var queue []string
+	enqueue := func(r string) {
+		if !refs[r] {
+			refs[r] = true
+			queue = append(queue, r)
+		}
+	}
 	var collect func(n *yaml.Node)
 	collect = func(n *yaml.Node) {
 		if n == nil {
@@ -105,25 +111,13 @@ func TrimAuthentikSchema(src []byte) ([]byte, []string, error) {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == "$ref" && n.Content[i+1].Kind == yaml.ScalarNode {
-					r := n.Content[i+1].Value
-					if !refs[r] {
-						refs[r] = true
-						queue = append(queue, r)
-					}
+					enqueue(n.Content[i+1].Value)
 				}
 			}
-		}
-		// discriminator mappings are references too
-		if n.Kind == yaml.MappingNode {
-			if d := get(n, "discriminator"); d != nil {
-				if m := get(d, "mapping"); m != nil {
-					for i := 1; i < len(m.Content); i += 2 {
-						r := m.Content[i].Value
-						if !refs[r] {
-							refs[r] = true
-							queue = append(queue, r)
-						}
-					}
+			// discriminator mappings are references too
+			if m := get(get(n, "discriminator"), "mapping"); m != nil {
+				for i := 1; i < len(m.Content); i += 2 {
+					enqueue(m.Content[i].Value)
 				}
 			}
 		}

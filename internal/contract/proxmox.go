@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net"
@@ -47,7 +48,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,11 +176,7 @@ type ProxmoxViolation struct {
 }
 
 func (v *ProxmoxViolation) Error() string {
-	keys := make([]string, 0, len(v.Errors))
-	for k := range v.Errors {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(v.Errors))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, k+": "+v.Errors[k])
@@ -366,11 +362,7 @@ func (c *ProxmoxChecker) Source() string { return c.source }
 
 // Paths lists the schema's path templates, sorted.
 func (c *ProxmoxChecker) Paths() []string {
-	out := make([]string, 0, len(c.nodes))
-	for p := range c.nodes {
-		out = append(out, p)
-	}
-	sort.Strings(out)
+	out := slices.Sorted(maps.Keys(c.nodes))
 	return out
 }
 
@@ -380,11 +372,7 @@ func (c *ProxmoxChecker) Methods(path string) []string {
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(n.methods))
-	for m := range n.methods {
-		out = append(out, m)
-	}
-	sort.Strings(out)
+	out := slices.Sorted(maps.Keys(n.methods))
 	return out
 }
 
@@ -564,11 +552,7 @@ func (c *ProxmoxChecker) checkParamsInto(m *pveMethod, pathParams map[string]str
 // checkObject mirrors PVE::JSONSchema::check_object for string-valued
 // parameters (as they arrive from a query string or form body).
 func checkObject(props map[string]*pveSchema, addl addlProps, addlSch *pveSchema, values map[string]string, errs map[string]string) {
-	names := make([]string, 0, len(props))
-	for k := range props {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(props))
 	for _, k := range names {
 		s := props[k]
 		v, ok := values[k]
@@ -580,11 +564,7 @@ func checkObject(props map[string]*pveSchema, addl addlProps, addlSch *pveSchema
 		}
 		checkParamValue(k, s, v, errs)
 	}
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(values))
 	for _, k := range keys {
 		if s, ok := props[k]; ok {
 			if s.reqKey != "" {
@@ -948,13 +928,8 @@ func checkFormat(format, v string) string {
 }
 
 var pveFormats = map[string]func(string) string{
-	"string": func(string) string { return "" },
-	"pve-realm": func(v string) string {
-		if !reRealm.MatchString(v) {
-			return "value does not look like a valid realm"
-		}
-		return ""
-	},
+	"string":    func(string) string { return "" },
+	"pve-realm": matching(reRealm, "value does not look like a valid realm"),
 	"pve-userid": func(v string) string {
 		n := utf8.RuneCountInString(v)
 		if n < 3 {
@@ -963,59 +938,32 @@ var pveFormats = map[string]func(string) string{
 		if n > 64 {
 			return fmt.Sprintf("user name '%s' is too long (%d > 64)", v, n)
 		}
-		if !reUserID.MatchString(v) {
-			return fmt.Sprintf("value '%s' does not look like a valid user name", v)
-		}
-		return ""
+		return matching(reUserID, "value '%s' does not look like a valid user name")(v)
 	},
-	"pve-tokenid": func(v string) string {
-		if !reTokenID.MatchString(v) {
-			return fmt.Sprintf("value '%s' does not look like a valid token ID", v)
-		}
-		return ""
-	},
-	"pve-groupid": func(v string) string {
-		if !reGroupID.MatchString(v) {
-			return fmt.Sprintf("group name '%s' contains invalid characters", v)
-		}
-		return ""
-	},
-	"pve-roleid": func(v string) string {
-		if !reRoleID.MatchString(v) {
-			return fmt.Sprintf("role name '%s' contains invalid characters", v)
-		}
-		return ""
-	},
-	"pve-configid": func(v string) string {
-		if !reConfigID.MatchString(v) {
-			return fmt.Sprintf("invalid configuration ID '%s'", v)
-		}
-		return ""
-	},
-	"pve-node": func(v string) string {
-		if !reNode.MatchString(v) {
-			return "value does not look like a valid node name"
-		}
-		return ""
-	},
-	"email": func(v string) string {
-		if !reEmail.MatchString(v) {
-			return "value does not look like a valid email address"
-		}
-		return ""
-	},
-	"ldap-simple-attr": func(v string) string {
-		if !reLDAPAttr.MatchString(v) {
-			return fmt.Sprintf("value '%s' does not look like a simple ldap attribute name", v)
-		}
-		return ""
-	},
+	"pve-tokenid":      matching(reTokenID, "value '%s' does not look like a valid token ID"),
+	"pve-groupid":      matching(reGroupID, "group name '%s' contains invalid characters"),
+	"pve-roleid":       matching(reRoleID, "role name '%s' contains invalid characters"),
+	"pve-configid":     matching(reConfigID, "invalid configuration ID '%s'"),
+	"pve-node":         matching(reNode, "value does not look like a valid node name"),
+	"email":            matching(reEmail, "value does not look like a valid email address"),
+	"ldap-simple-attr": matching(reLDAPAttr, "value '%s' does not look like a simple ldap attribute name"),
 	"address": func(v string) string {
 		if net.ParseIP(v) == nil && !reDNSName.MatchString(v) {
 			return "value does not look like a valid address: " + v
 		}
 		return ""
 	},
+}
+
+// matching is a format check by regex; msg is pve-common's die message, with
+// %s standing for the value.
+func matching(re *regexp.Regexp, msg string) func(string) string {
+	return func(v string) string {
+		if re.MatchString(v) {
+			return ""
+		}
+		return strings.ReplaceAll(msg, "%s", v)
+	}
 }
 
 // PerlSplitList splits a PVE list value like PVE::Tools::split_list: on NUL
@@ -1466,9 +1414,5 @@ func (t *ProxmoxTransport) Checked() (requests, responses int) {
 func (t *ProxmoxTransport) Operations() map[string]int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string]int, len(t.seen))
-	for k, v := range t.seen {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(t.seen)
 }

@@ -43,14 +43,18 @@ func keep(path string) bool {
 func Trim(src []byte) ([]byte, []string, error) {
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
-	var top []map[string]any
+	var top []any
 	if err := dec.Decode(&top); err != nil {
 		return nil, nil, fmt.Errorf("parse apidoc: %w", err)
 	}
 	var kept []map[string]any
-	var walk func(nodes []map[string]any) error
-	walk = func(nodes []map[string]any) error {
-		for _, n := range nodes {
+	var walk func(nodes []any) error
+	walk = func(nodes []any) error {
+		for _, x := range nodes {
+			n, ok := x.(map[string]any)
+			if !ok && x != nil {
+				return fmt.Errorf("apidoc node is not an object: %v", x)
+			}
 			path, _ := n["path"].(string)
 			if keep(path) {
 				out := map[string]any{}
@@ -61,16 +65,10 @@ func Trim(src []byte) ([]byte, []string, error) {
 				}
 				kept = append(kept, out)
 			}
-			if ch, ok := n["children"]; ok {
-				raw, err := json.Marshal(ch)
-				if err != nil {
-					return err
-				}
-				d := json.NewDecoder(bytes.NewReader(raw))
-				d.UseNumber()
-				var children []map[string]any
-				if err := d.Decode(&children); err != nil {
-					return fmt.Errorf("children of %s: %w", path, err)
+			if ch := n["children"]; ch != nil {
+				children, isList := ch.([]any)
+				if !isList {
+					return fmt.Errorf("children of %s: not an array", path)
 				}
 				if err := walk(children); err != nil {
 					return err
