@@ -70,7 +70,7 @@ func (e *env) call(c *http.Client, method, u string, hdr map[string]string, body
 	return out
 }
 
-// ak calls the Authentik API (JSON) as akadmin.
+// akAPI calls the Authentik API (JSON) as akadmin.
 func (e *env) akAPI(method, path string, body any) jsonResp {
 	e.t.Helper()
 	var rd io.Reader
@@ -91,6 +91,15 @@ func (e *env) akFirst(path string) map[string]any {
 		e.t.Fatalf("GET %s: %d %s", path, r.status, r.raw)
 	}
 	return res[0].(map[string]any)
+}
+
+// akGroupWith creates an Authentik group with the user as its member.
+func (e *env) akGroupWith(name, username string) {
+	e.t.Helper()
+	g := e.akAPI("POST", "/core/groups/", map[string]any{"name": name})
+	must(e.t, g, 201)
+	pk := e.akFirst("/core/users/?username=" + url.QueryEscape(username))["pk"]
+	must(e.t, e.akAPI("POST", "/core/groups/"+g.body["pk"].(string)+"/add_user/", map[string]any{"pk": pk}), 204)
 }
 
 // pveAPI calls the Proxmox API with root@pam's token (form body).
@@ -390,12 +399,7 @@ func TestBrowserLoginThroughPVEWebPage(t *testing.T) {
 func TestOIDCGroupsClaimMapping(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "2025.8.1", "8.4.14", true, "user_email")
-	g := e.akAPI("POST", "/core/groups/", map[string]any{"name": "pve-admins"})
-	must(t, g, 201)
-	users := e.akAPI("GET", "/core/users/?username=alice", nil)
-	must(t, users, 200)
-	alicePK := users.body["results"].([]any)[0].(map[string]any)["pk"]
-	must(t, e.akAPI("POST", "/core/groups/"+g.body["pk"].(string)+"/add_user/", map[string]any{"pk": alicePK}), 204)
+	e.akGroupWith("pve-admins", "alice")
 
 	e.createRealm("subject", "groups-claim", "groups")
 	must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"pve-admins-authentik"}}), 200)
@@ -468,9 +472,7 @@ func TestOIDCUsernameClaimEmail(t *testing.T) {
 	}
 	// autocreate takes firstname from given_name — authentik's full name —
 	// and has no family_name to take a lastname from
-	users := e.akAPI("GET", "/core/users/?username=alice", nil)
-	must(t, users, 200)
-	name := users.body["results"].([]any)[0].(map[string]any)["name"]
+	name := e.akFirst("/core/users/?username=alice")["name"]
 	u := e.pveAPI("GET", "/access/users/alice@example.com@authentik", nil)
 	must(t, u, 200)
 	d := u.body["data"].(map[string]any)
@@ -485,13 +487,8 @@ func TestOIDCUsernameClaimEmail(t *testing.T) {
 func TestOIDCGroupsClaimAutocreateOverwrite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "2026.8.3", "9.2.0", true, "user_email")
-	users := e.akAPI("GET", "/core/users/?username=alice", nil)
-	must(t, users, 200)
-	alicePK := users.body["results"].([]any)[0].(map[string]any)["pk"]
 	for _, name := range []string{"pve-admins", "Team Blue"} {
-		g := e.akAPI("POST", "/core/groups/", map[string]any{"name": name})
-		must(t, g, 201)
-		must(t, e.akAPI("POST", "/core/groups/"+g.body["pk"].(string)+"/add_user/", map[string]any{"pk": alicePK}), 204)
+		e.akGroupWith(name, "alice")
 	}
 	e.createRealm("subject", "groups-claim", "groups", "groups-autocreate", "1", "groups-overwrite", "1")
 	must(t, e.pveAPI("POST", "/access/groups", url.Values{"groupid": {"admin"}}), 200)
