@@ -109,9 +109,31 @@ func (a *accessible) run() error {
 	}
 	a.section("Reading both servers")
 	msg := discover(a.ctx, 0, a.conn, a.in, a.c.opts.EngineOptions)().(discoveredMsg)
+	for try := 0; msg.tfa != nil && try < 3; try++ {
+		// Proxmox asked for a second factor: ask for the code, read again.
+		cs := newConnScreen(a.c, sideProxmox, a.conn)
+		cs.requireOTP(msg.tfa.methods)
+		if !cs.needOTP {
+			return fmt.Errorf("%s", cs.errText)
+		}
+		code, err := a.secret(fmt.Sprintf("Proxmox asks %s for a second factor. TOTP code (or recovery:KEY):", a.conn.ProxmoxUser), validateNonEmpty("TOTP code"))
+		if err != nil {
+			return err
+		}
+		a.conn.ProxmoxOTP = strings.TrimSpace(code)
+		a.c.log.addSecret(a.conn.ProxmoxOTP)
+		msg = discover(a.ctx, 0, a.conn, a.in, a.c.opts.EngineOptions)().(discoveredMsg)
+	}
+	if msg.tfa != nil {
+		return errors.New("Proxmox still asks for a second factor: check the code, or use an API token")
+	}
 	if msg.err != nil {
 		a.printf("%s", errorBlock(a.c.st, msg.err))
 		return msg.err
+	}
+	if !connected(msg.report) {
+		a.printf("%s", checkLines(a.c.st, msg.report.Failed()))
+		return errors.New("could not read both servers: fix the ✗ items and run pvesso again")
 	}
 	a.cl = msg.clients
 	if setupExists(msg.facts) {
@@ -208,10 +230,8 @@ func (a *accessible) askConn(s *connScreen) error {
 			if s.user, err = a.input("User (e.g. root@pam):", s.user, validateProxmoxUser); err != nil {
 				return err
 			}
-			if s.password, err = a.secret("Password:", validateNonEmpty("password")); err != nil {
-				return err
-			}
-			s.otp, err = a.input("TOTP code (empty if none):", "", nil)
+			// A TOTP code is asked for only when Proxmox asks for one.
+			s.password, err = a.secret("Password:", validateNonEmpty("password"))
 			return err
 		}
 		s.token, err = a.secret("API token (USER@REALM!TOKENID=SECRET):", validateProxmoxToken)

@@ -122,6 +122,15 @@ func discover(ctx context.Context, gen int, conn steps.Conn, in steps.Inputs, op
 			msg.err = err
 			return msg
 		}
+		if !connected(report) && conn.ProxmoxToken == "" && conn.ProxmoxPassword != "" {
+			// Did the password login stop at a second factor? Ask
+			// again (nothing is written; the reports do not carry the
+			// error itself) and tell the wizard to ask for the code.
+			if err := clients.Proxmox.Login(ctx); errors.Is(err, steps.ErrTFARequired) {
+				msg.tfa = &tfaChallenge{methods: steps.TFAMethods(err)}
+			}
+			return msg
+		}
 		if msg.facts.RealmExists || msg.facts.ProviderExists || msg.facts.ApplicationExists {
 			r := readStatus(ctx, 0, clients, in, opts)().(statusReadMsg)
 			msg.status, msg.realmUsers = r.status, r.realmUsers

@@ -19,9 +19,10 @@ import (
 	"github.com/pvesso/pvesso/ui/browser"
 )
 
-// waitText waits until the program's output contains all of texts. The
-// output stream is consumed, so each wait looks at new frames only.
-func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) {
+// waitText waits until the program's output contains all of texts and
+// returns what it read. The output stream is consumed, so each wait looks
+// at new frames only.
+func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) string {
 	t.Helper()
 	var seen bytes.Buffer
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
@@ -34,6 +35,7 @@ func waitText(t *testing.T, tm *teatest.TestModel, texts ...string) {
 		}
 		return true
 	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	return seen.String()
 }
 
 func keyOf(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
@@ -387,4 +389,51 @@ func hasRealm(d *demo.Demo, realm string) bool {
 		}
 	}
 	return false
+}
+
+// TestE2EPasswordAsksTOTPOnlyWhenProxmoxDoes: root@pam logs in with a
+// password and has TOTP. The Proxmox form has no TOTP field; Proxmox's
+// challenge brings the wizard back to the Proxmox screen with the TOTP
+// field alone; after the code the (prefilled) Authentik side is passed
+// without a key press and the options show.
+func TestE2EPasswordAsksTOTPOnlyWhenProxmoxDoes(t *testing.T) {
+	d, ctx := startDemo(t)
+	const secret = "JBSWY3DPEHPK3PXP"
+	d.Proxmox.SetTOTP("root@pam", secret)
+	opts := DemoOptions(d, testOptions(nil))
+	opts.Conn.ProxmoxURL, opts.Conn.ProxmoxToken = "", "" // typed below; the pin stays
+	opts.Inputs.ProxmoxURL = ""
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	k := &keyCounter{tm: tm}
+	waitText(t, tm, "Demo:")
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Proxmox URL")
+	k.typeValue(d.Conn.ProxmoxURL)
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "┃ Log in with")
+	k.press(keyOf(tea.KeyDown)) // root password
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "┃ User")
+	k.press(keyOf(tea.KeyEnter)) // root@pam, prefilled
+	if out := waitText(t, tm, "┃ Password"); strings.Contains(out, "TOTP") {
+		t.Fatal("the TOTP field shows before Proxmox asked")
+	}
+	k.typeValue(d.Proxmox.RootPassword())
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "Proxmox asks root@pam for a second factor", "┃ TOTP code", "esc: change the URL")
+	k.typeValue(d.Proxmox.TOTPCode(secret))
+	k.press(keyOf(tea.KeyEnter))
+	waitText(t, tm, "preview:", "alice@example.com@authentik")
+	tm.Send(runes("q"))
+	tm.Send(keyOf(tea.KeyCtrlC))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if fm.conn.ProxmoxToken != "" || fm.conn.ProxmoxUser != "root@pam" || fm.conn.ProxmoxOTP == "" {
+		t.Fatalf("conn user %q otp set %v token set %v", fm.conn.ProxmoxUser, fm.conn.ProxmoxOTP != "", fm.conn.ProxmoxToken != "")
+	}
+	// URL, password and code: three typed values, the Authentik side was
+	// prefilled and needed no key.
+	if k.values != 3 {
+		t.Fatalf("typed %d values", k.values)
+	}
 }

@@ -178,6 +178,16 @@ func TestGoldenProxmoxForm(t *testing.T) {
 	golden(t, m, true, runes("pve.example.lan"))
 }
 
+func TestGoldenProxmoxTOTP(t *testing.T) {
+	m := goldenModel(t, scrProxmox, func(c *common) screen {
+		s := newConnScreen(c, sideProxmox, steps.Conn{ProxmoxURL: fxProxmox, ProxmoxUser: "root@pam", ProxmoxPassword: "pw"})
+		s.auto = false // no probe: the golden stays off the network
+		_ = s.requireOTP([]string{"totp", "recovery"})
+		return s
+	})
+	golden(t, m, true)
+}
+
 func TestGoldenProxmoxTrust(t *testing.T) {
 	m := goldenModel(t, scrProxmox, func(c *common) screen {
 		s := newConnScreen(c, sideProxmox, steps.Conn{ProxmoxURL: fxProxmox})

@@ -54,8 +54,15 @@ type discoveredMsg struct {
 	status     *steps.Plan // nil when nothing exists yet
 	akUsers    []steps.UserInfo
 	realmUsers []steps.RealmUser
-	err        error
+	// tfa is set when Proxmox answered the password login with a
+	// second-factor challenge (its methods; may be empty): the wizard
+	// asks for the code on the Proxmox screen.
+	tfa *tfaChallenge
+	err error
 }
+
+// tfaChallenge is what Proxmox asked for (steps.TFAMethods).
+type tfaChallenge struct{ methods []string }
 
 // statusReadMsg refreshes the rerun menu.
 type statusReadMsg struct {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -156,6 +157,8 @@ type Model struct {
 
 	// typed counts runes typed into text fields (the "typed values" figure).
 	typed int
+	// otpAsked: the Proxmox screen is showing the TOTP prompt.
+	otpAsked bool
 }
 
 // New returns the wizard's root model (tests drive it with teatest).
@@ -223,6 +226,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.connDone(msg)
 
 	case discoveredMsg:
+		if msg.tfa != nil {
+			if cmd, ok := m.askOTP(msg); ok {
+				return m, cmd
+			}
+		}
 		if msg.err == nil && msg.clients != nil {
 			m.clients = msg.clients
 			m.facts = msg.facts
@@ -354,6 +362,11 @@ func (m *Model) connDone(msg connDoneMsg) tea.Cmd {
 		if i := strings.LastIndex(msg.conn.ProxmoxToken, "="); i >= 0 {
 			m.c.log.addSecret(msg.conn.ProxmoxToken[i+1:])
 		}
+		if as, ok := m.screens[scrAuthentik].(*connScreen); ok && m.otpAsked && as.complete() {
+			// back from the TOTP prompt: the Authentik side is done
+			as.auto = true
+		}
+		m.otpAsked = false
 		return m.push(scrAuthentik, func() screen { return newConnScreen(m.c, sideAuthentik, m.conn) })
 	case sideAuthentik:
 		m.conn.AuthentikURL = msg.conn.AuthentikURL
@@ -364,6 +377,26 @@ func (m *Model) connDone(msg connDoneMsg) tea.Cmd {
 		return m.push(scrDiscover, func() screen { return newDiscoverScreen(m.c, m.conn, m.inputs) })
 	}
 	return nil
+}
+
+// askOTP goes back to the Proxmox screen when Proxmox challenged the
+// password login, showing the TOTP field; once it is filled in, the
+// (complete) Authentik screen is passed without a key press.
+func (m *Model) askOTP(msg discoveredMsg) (tea.Cmd, bool) {
+	d, ok := m.screen().(*discoverScreen)
+	ps, ok2 := m.screens[scrProxmox].(*connScreen)
+	if !ok || !ok2 || msg.gen != d.gen {
+		return nil, false
+	}
+	i := slices.Index(m.history, scrProxmox)
+	if i < 0 {
+		return nil, false
+	}
+	m.history = m.history[:i]
+	m.cur = scrProxmox
+	m.otpAsked = true
+	m.c.log.printf("proxmox asks for a second factor (%v)", msg.tfa.methods)
+	return ps.requireOTP(msg.tfa.methods), true
 }
 
 // routeDiscovered picks the next screen after the first read: the rerun

@@ -41,6 +41,13 @@ type connScreen struct {
 	form   *huh.Form
 	urlFld *huh.Input
 
+	// needOTP: Proxmox answered the password login with a second-factor
+	// challenge (tfaMethods); the TOTP field shows only then. otpOnly
+	// shows just that field (esc brings back the whole form).
+	needOTP    bool
+	otpOnly    bool
+	tfaMethods []string
+
 	state   connState
 	gen     int
 	cert    *tlstrust.CertError
@@ -122,10 +129,12 @@ func (s *connScreen) buildForm() {
 			huh.NewGroup(
 				huh.NewInput().Key("user").Title("User").Description("usually root@pam").Value(&s.user).Validate(validateProxmoxUser),
 				huh.NewInput().Key("password").Title("Password").EchoMode(huh.EchoModePassword).Value(&s.password).Validate(validateNonEmpty("password")),
-				huh.NewInput().Key("otp").Title("TOTP code").Description("only if this account has two-factor login; leave empty otherwise").
-					CharLimit(8).Value(&s.otp),
 			).WithHideFunc(func() bool { return s.method != authPassword }),
+			huh.NewGroup(s.otpField()).WithHideFunc(func() bool { return s.method != authPassword || !s.needOTP }),
 		)
+		if s.otpOnly {
+			groups = []*huh.Group{huh.NewGroup(s.otpField())}
+		}
 	case sideAuthentik:
 		s.urlFld = huh.NewInput().Key("url").Title("Authentik URL").
 			Description("the address you open Authentik at").
@@ -168,6 +177,11 @@ func (s *connScreen) capturesText() bool {
 }
 
 func (s *connScreen) handleBack() bool {
+	if s.state == connEditing && s.otpOnly {
+		s.otpOnly = false // the whole form, the TOTP field included
+		_ = s.edit()
+		return true
+	}
 	switch s.state {
 	case connTrust:
 		s.note = "Not pinned. Compare the fingerprint first, or trust the CA with --ca-file."
@@ -181,6 +195,32 @@ func (s *connScreen) handleBack() bool {
 	case connEditing:
 	}
 	return false
+}
+
+// otpField asks for the second factor Proxmox asked for.
+func (s *connScreen) otpField() *huh.Input {
+	return huh.NewInput().Key("otp").Title("TOTP code").
+		Description(fmt.Sprintf("Proxmox asks %s for a second factor: the current code\nof the authenticator app (a recovery key as recovery:KEY)", orDefault(strings.TrimSpace(s.user), "this user"))).
+		CharLimit(64).Value(&s.otp).Validate(validateNonEmpty("TOTP code"))
+}
+
+// requireOTP is called when Proxmox challenged the password login: the
+// form shows the TOTP field alone (or says why a code cannot help).
+func (s *connScreen) requireOTP(methods []string) tea.Cmd {
+	s.needOTP, s.tfaMethods = true, append([]string(nil), methods...)
+	s.method = authPassword
+	s.otp = ""
+	s.errText = ""
+	if len(methods) > 0 && !contains(methods, "totp") && !contains(methods, "recovery") {
+		// webauthn, u2f or yubico only: pvesso cannot answer those
+		s.needOTP = false
+		s.errText = fmt.Sprintf("Proxmox asks %s for %s, which pvesso cannot answer: log in with an API token instead", s.user, strings.Join(methods, " or "))
+		s.otpOnly = false
+		return s.edit()
+	}
+	s.otpOnly = true
+	s.note = ""
+	return s.edit()
 }
 
 // normalized returns the cleaned URL.
@@ -325,6 +365,10 @@ func (s *connScreen) view() string {
 	}
 	if s.note != "" {
 		b.WriteString(st.Warn.Render(s.note) + "\n")
+	}
+	if s.otpOnly && s.state == connEditing {
+		fmt.Fprintf(&b, "%s as %s with a password.\n", st.Code.Render(s.url), s.user)
+		b.WriteString(st.Muted.Render("esc: change the URL, user or password") + "\n")
 	}
 	if s.errText != "" {
 		b.WriteString(st.Err.Render(strings.Join(hangWrap(glyphFail+" "+s.errText, s.c.contentWidth()), "\n")) + "\n")

@@ -551,3 +551,28 @@ func TestApplySummaryAgreesWithPlan(t *testing.T) {
 		t.Errorf("the raw write count leaked: %s", v)
 	}
 }
+
+// A challenge pvesso cannot answer (webauthn only) does not ask for a
+// code; it says to use an API token. A TOTP challenge shows the field
+// alone; esc brings back the whole form with the field.
+func TestRequireOTP(t *testing.T) {
+	m := goldenModel(t, scrProxmox, func(c *common) screen {
+		return newConnScreen(c, sideProxmox, steps.Conn{ProxmoxURL: fxProxmox, ProxmoxUser: "root@pam", ProxmoxPassword: "pw"})
+	})
+	s := m.screens[scrProxmox].(*connScreen)
+	s.requireOTP([]string{"webauthn"})
+	if s.needOTP || !strings.Contains(s.errText, "webauthn, which pvesso cannot answer") || !strings.Contains(s.errText, "API token") {
+		t.Fatalf("webauthn: needOTP %v, %q", s.needOTP, s.errText)
+	}
+	s.requireOTP([]string{"totp", "recovery"})
+	v := m.View()
+	if !s.needOTP || !s.otpOnly || !strings.Contains(v, "TOTP code") || strings.Contains(v, "Proxmox URL") {
+		t.Fatalf("totp:\n%s", v)
+	}
+	if !s.handleBack() || s.otpOnly {
+		t.Fatal("esc did not bring back the whole form")
+	}
+	if v := m.View(); !strings.Contains(v, "Proxmox URL") {
+		t.Fatalf("whole form:\n%s", v)
+	}
+}
