@@ -107,22 +107,14 @@ func TestGrantTypesSince2026(t *testing.T) {
 	ts.s.LoginHook("alice")
 	authz := ts.s.URL() + "/application/o/authorize/?" + url.Values{"client_id": {prov["client_id"].(string)},
 		"redirect_uri": {pveRedirect}, "response_type": {"code"}, "scope": {"openid email profile"}, "state": {"probe"}}.Encode()
-	resp, err := ts.client.Get(authz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, ts.client, authz)
 	want := pveRedirect + "?error=invalid_request&error_description=The%20request%20is%20otherwise%20malformed"
 	if resp.StatusCode != 302 || resp.Header.Get("Location") != want {
 		t.Fatalf("authorize without grant types: %d %q, want 302 %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 	// The redirect URI is checked first: a wrong one still gets the 400 page.
 	ts.s.LoginHook("alice")
-	resp, err = ts.client.Get(strings.Replace(authz, url.QueryEscape(pveRedirect), url.QueryEscape(pveRedirect+"/"), 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ = get(t, ts.client, strings.Replace(authz, url.QueryEscape(pveRedirect), url.QueryEscape(pveRedirect+"/"), 1))
 	if resp.StatusCode != 400 {
 		t.Errorf("wrong redirect URI with no grant types: %d, want 400", resp.StatusCode)
 	}
@@ -189,15 +181,10 @@ func TestEncryptionKeyMakesJWE(t *testing.T) {
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%d/", pk), map[string]any{"encryption_key": ts.keyPK(SelfSignedCertName)}), 200)
 
 	// The JWKS lists the signing key and the encryption key.
-	resp, err := ts.client.Get(ts.s.URL() + "/application/o/jwe/jwks/")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var jwks struct {
 		Keys []map[string]any `json:"keys"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&jwks)
-	resp.Body.Close()
+	getJSON(t, ts.client, ts.s.URL()+"/application/o/jwe/jwks/", &jwks)
 	if len(jwks.Keys) != 2 || jwks.Keys[1]["use"] != "enc" || jwks.Keys[1]["alg"] != "RSA-OAEP-256" || jwks.Keys[1]["enc"] != "A256CBC-HS512" {
 		t.Fatalf("JWKS with encryption key: %v", jwks.Keys)
 	}
@@ -399,21 +386,12 @@ func TestIssuerModeGlobal(t *testing.T) {
 	ts := startSim(t, "2025.8.1")
 	prov := ts.createApp("glob", pveRedirect, ts.keyPK(SelfSignedCertName))
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%v/", prov["pk"]), map[string]any{"issuer_mode": "global"}), 200)
-	resp, err := ts.client.Get(ts.s.URL() + "/application/o/glob/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var d map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&d)
-	resp.Body.Close()
+	getJSON(t, ts.client, ts.s.URL()+"/application/o/glob/.well-known/openid-configuration", &d)
 	if d["issuer"] != ts.s.URL()+"/" || d["jwks_uri"] != ts.s.URL()+"/application/o/glob/jwks/" {
 		t.Errorf("global discovery: issuer %v jwks %v", d["issuer"], d["jwks_uri"])
 	}
-	root, err := ts.client.Get(ts.s.URL() + "/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root.Body.Close()
+	root, _ := get(t, ts.client, ts.s.URL()+"/.well-known/openid-configuration")
 	if root.StatusCode != 404 {
 		t.Errorf("root discovery: %d, want 404", root.StatusCode)
 	}
@@ -476,12 +454,7 @@ func TestSelfSignedCertificate(t *testing.T) {
 	var disc struct {
 		Algs []string `json:"id_token_signing_alg_values_supported"`
 	}
-	resp, err := ts.client.Get(ts.s.URL() + "/application/o/pve/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&disc)
-	resp.Body.Close()
+	getJSON(t, ts.client, ts.s.URL()+"/application/o/pve/.well-known/openid-configuration", &disc)
 	if strings.Join(disc.Algs, ",") != "RS256" {
 		t.Fatalf("algs %v", disc.Algs)
 	}
@@ -535,11 +508,7 @@ func TestJWTAlgorithmPerKey(t *testing.T) {
 		t.Errorf("key_type %v", g.obj()["key_type"])
 	}
 	ts.createApp("ed", pveRedirect, g.obj()["pk"].(string))
-	resp, err := ts.client.Get(ts.s.URL() + "/application/o/ed/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, ts.client, ts.s.URL()+"/application/o/ed/.well-known/openid-configuration")
 	if resp.StatusCode != 500 {
 		t.Errorf("discovery with an Ed25519 signing key: %d, want 500", resp.StatusCode)
 	}
@@ -561,13 +530,10 @@ func TestPromptConsent(t *testing.T) {
 		}
 		return ts.s.URL() + "/application/o/authorize/?" + v.Encode()
 	}
-	get := func(u string) *http.Response {
-		resp, err := browser.Get(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+	// locationOf is where the browser is sent from u.
+	locationOf := func(u string) string {
+		resp, _ := get(t, browser, u)
+		return resp.Header.Get("Location")
 	}
 	// log in once
 	back, _ := url.Parse(ts.formLogin(browser, params(nil), "bob"))
@@ -575,16 +541,11 @@ func TestPromptConsent(t *testing.T) {
 		t.Fatalf("implicit consent flow: %s", back)
 	}
 	for _, extra := range []url.Values{{"prompt": {"consent"}}} {
-		loc := get(params(extra)).Header.Get("Location")
+		loc := locationOf(params(extra))
 		if !strings.HasPrefix(loc, "/if/flow/"+FlowImplicitConsent+"/?") {
 			t.Fatalf("%v: redirected to %q, want the consent page", extra, loc)
 		}
-		page, err := browser.Get(ts.s.URL() + loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(page.Body)
-		page.Body.Close()
+		_, body := get(t, browser, ts.s.URL()+loc)
 		if !strings.Contains(string(body), `name="consent"`) {
 			t.Fatalf("no consent form: %s", body)
 		}
@@ -598,13 +559,13 @@ func TestPromptConsent(t *testing.T) {
 			t.Fatalf("after consent: %s", done.Header.Get("Location"))
 		}
 		// ALWAYS_REQUIRE: asked again next time.
-		if again := get(params(extra)).Header.Get("Location"); !strings.HasPrefix(again, "/if/flow/") {
+		if again := locationOf(params(extra)); !strings.HasPrefix(again, "/if/flow/") {
 			t.Errorf("prompt=consent remembered: %q", again)
 		}
 	}
 	// prompt=none with consent: the fulfillment stage refuses after the
 	// (in-memory) consent stage.
-	nloc := get(params(url.Values{"prompt": {"none consent"}})).Header.Get("Location")
+	nloc := locationOf(params(url.Values{"prompt": {"none consent"}}))
 	nu, _ := url.Parse(nloc)
 	nresp, err := browser.PostForm(ts.s.URL()+nu.Path, url.Values{"query": {nu.RawQuery}, "consent": {"yes"}})
 	if err != nil {
@@ -617,7 +578,7 @@ func TestPromptConsent(t *testing.T) {
 	// offline_access (assigned to the provider) implies consent.
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%v/", prov["pk"]), map[string]any{
 		"property_mappings": ts.scopePKs("openid", "email", "offline_access")}), 200)
-	if loc := get(params(url.Values{"scope": {"openid offline_access"}})).Header.Get("Location"); !strings.HasPrefix(loc, "/if/flow/") {
+	if loc := locationOf(params(url.Values{"scope": {"openid offline_access"}})); !strings.HasPrefix(loc, "/if/flow/") {
 		t.Errorf("offline_access without consent page: %q", loc)
 	}
 }

@@ -52,6 +52,30 @@ func clientFor(t *testing.T, s *Server, withJar bool) *http.Client {
 	return c
 }
 
+// get fetches u with c (a test's client or browser) and returns the
+// response with its body read and closed.
+func get(t testing.TB, c *http.Client, u string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// getJSON fetches u with c and decodes the JSON body into dst.
+func getJSON(t testing.TB, c *http.Client, u string, dst any) *http.Response {
+	t.Helper()
+	resp, body := get(t, c, u)
+	_ = json.Unmarshal(body, dst)
+	return resp
+}
+
 type apiResp struct {
 	status int
 	header http.Header
@@ -157,21 +181,19 @@ func (ts *testServer) first(path string) map[string]any {
 // where authorize then sends the browser.
 func (ts *testServer) formLogin(browser *http.Client, authz, user string) string {
 	ts.t.Helper()
-	do := func(resp *http.Response, err error) *http.Response {
-		ts.t.Helper()
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	login, err := url.Parse(do(browser.Get(authz)).Header.Get("Location"))
+	start, _ := get(ts.t, browser, authz)
+	login, err := url.Parse(start.Header.Get("Location"))
 	if err != nil || login.Path != "/if/flow/"+FlowAuthentication+"/" {
 		ts.t.Fatalf("authorize without a session: redirected to %v (%v), want the login form", login, err)
 	}
-	resp := do(browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {user},
-		"password": {ts.s.UserPassword(user)}, "next": {login.Query().Get("next")}}))
-	return do(browser.Get(ts.s.URL() + resp.Header.Get("Location"))).Header.Get("Location")
+	resp, err := browser.PostForm(ts.s.URL()+login.Path, url.Values{"uid_field": {user},
+		"password": {ts.s.UserPassword(user)}, "next": {login.Query().Get("next")}})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	resp.Body.Close()
+	next, _ := get(ts.t, browser, ts.s.URL()+resp.Header.Get("Location"))
+	return next.Header.Get("Location")
 }
 
 func (ts *testServer) flowPK(slug string) string {

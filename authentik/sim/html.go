@@ -177,17 +177,8 @@ func (s *Server) authorizationFlow(w http.ResponseWriter, r *http.Request, f *fl
 		htmlPage(w, http.StatusBadRequest, "Bad Request", "Missing authorization parameters.")
 		return
 	}
-	ap, perr, aerr := s.parseAuthorize(q)
-	if perr != nil {
-		htmlPage(w, perr.status, perr.title, perr.message)
-		return
-	}
-	if aerr != nil {
-		http.Redirect(w, r, errorRedirect(ap, aerr), http.StatusFound)
-		return
-	}
-	if ap.app == nil {
-		htmlPage(w, http.StatusNotFound, "Not Found", "")
+	ap := s.authorizeRequest(w, r, q)
+	if ap == nil {
 		return
 	}
 	sess, u := s.sessionOf(r)

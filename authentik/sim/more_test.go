@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -29,12 +28,7 @@ func TestJWKSMatchesSigningKey(t *testing.T) {
 		byName[k.Name] = k
 	}
 	for slug, name := range map[string]string{"rsa-app": SelfSignedCertName, "ec-app": DemoECCertName} {
-		resp, err := ts.client.Get(ts.s.URL() + "/application/o/" + slug + "/jwks/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_, raw := get(t, ts.client, ts.s.URL()+"/application/o/"+slug+"/jwks/")
 		var doc struct {
 			Keys []map[string]any `json:"keys"`
 		}
@@ -72,21 +66,13 @@ func TestJWKSMatchesSigningKey(t *testing.T) {
 	}
 	// Discovery and JWKS of unknown applications are 404.
 	for _, p := range []string{"/application/o/nope/jwks/", "/application/o/nope/.well-known/openid-configuration"} {
-		resp, err := ts.client.Get(ts.s.URL() + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := get(t, ts.client, ts.s.URL()+p)
 		if resp.StatusCode != 404 {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
 	}
 	// The issuer URL itself redirects to discovery.
-	resp, err := ts.client.Get(ts.s.URL() + "/application/o/rsa-app/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, ts.client, ts.s.URL()+"/application/o/rsa-app/")
 	if resp.StatusCode != 302 || !strings.HasSuffix(resp.Header.Get("Location"), "/application/o/rsa-app/.well-known/openid-configuration") {
 		t.Errorf("issuer URL: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -162,11 +148,7 @@ func TestOIDCGrantTypes2026(t *testing.T) {
 	ts.mustStatus(ts.api("PATCH", fmt.Sprintf("/providers/oauth2/%d/", pk), map[string]any{"redirect_uris": []any{
 		map[string]any{"matching_mode": "strict", "url": pveRedirect, "redirect_uri_type": "logout"}}}), 200)
 	ts.s.LoginHook("alice")
-	resp, err := ts.client.Get(r.cfg.AuthCodeURL("s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, ts.client, r.cfg.AuthCodeURL("s"))
 	if resp.StatusCode != 400 {
 		t.Fatalf("logout-type redirect URI accepted for authorize: %d", resp.StatusCode)
 	}

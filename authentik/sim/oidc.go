@@ -546,6 +546,25 @@ func (s *Server) parseAuthorize(q url.Values) (*authzParams, *pageError, *authzE
 	return ap, nil, nil
 }
 
+// authorizeRequest parses q and answers what stops the authorization: the
+// HTML 400 page of a bad client_id or redirect_uri, the error redirect to
+// the client, or PolicyAccessView's 404 for a provider without an
+// application. nil when it answered.
+func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.Values) *authzParams {
+	ap, perr, aerr := s.parseAuthorize(q)
+	switch {
+	case perr != nil:
+		htmlPage(w, perr.status, perr.title, perr.message)
+	case aerr != nil:
+		http.Redirect(w, r, errorRedirect(ap, aerr), http.StatusFound)
+	case ap.app == nil:
+		notFoundPage(w)
+	default:
+		return ap
+	}
+	return nil
+}
+
 // errorRedirect mirrors AuthorizeError.create_uri.
 func errorRedirect(ap *authzParams, e *authzError) string {
 	desc := e.description
@@ -611,18 +630,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		notFoundPage(w)
 		return
 	}
-	ap, perr, aerr := s.parseAuthorize(q)
-	if perr != nil {
-		htmlPage(w, perr.status, perr.title, perr.message)
-		return
-	}
-	if aerr != nil {
-		http.Redirect(w, r, errorRedirect(ap, aerr), http.StatusFound)
-		return
-	}
-	if ap.app == nil {
-		// PolicyAccessView: provider without application -> 404.
-		notFoundPage(w)
+	ap := s.authorizeRequest(w, r, q)
+	if ap == nil {
 		return
 	}
 	var sess *session

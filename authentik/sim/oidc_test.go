@@ -58,11 +58,7 @@ func (r *rp) authorize(t *testing.T, user string, opts ...oauth2.AuthCodeOption)
 	if user != "" {
 		r.ts.s.LoginHook(user)
 	}
-	resp, err := r.ts.client.Get(r.cfg.AuthCodeURL("st4te", opts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, r.ts.client, r.cfg.AuthCodeURL("st4te", opts...))
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("authorize: status %d, want 302", resp.StatusCode)
 	}
@@ -239,12 +235,7 @@ func TestOIDCSigningAlgorithms(t *testing.T) {
 		if strings.Join(disc.Algs, ",") != "HS256" {
 			t.Fatalf("algs %v, want [HS256]", disc.Algs)
 		}
-		resp, err := ts.client.Get(disc.JWKSURI)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_, body := get(t, ts.client, disc.JWKSURI)
 		if strings.TrimSpace(string(body)) != "{}" {
 			t.Errorf("JWKS of an HS256 provider = %s, want {}", body)
 		}
@@ -265,11 +256,7 @@ func TestOIDCSigningAlgorithms(t *testing.T) {
 	})
 	t.Run("key pair without private key", func(t *testing.T) {
 		ts.createApp("nokey", pveRedirect, ts.keyPK(DemoCACertName))
-		resp, err := ts.client.Get(ts.s.URL() + "/application/o/nokey/.well-known/openid-configuration")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := get(t, ts.client, ts.s.URL()+"/application/o/nokey/.well-known/openid-configuration")
 		if resp.StatusCode != http.StatusInternalServerError {
 			t.Fatalf("discovery with a key pair without private key: %d, want 500 (jwt_key raises ValueError)", resp.StatusCode)
 		}
@@ -283,12 +270,7 @@ func TestOIDCRedirectURIStrict(t *testing.T) {
 		cfg := r.cfg
 		cfg.RedirectURL = bad
 		ts.s.LoginHook("alice")
-		resp, err := ts.client.Get(cfg.AuthCodeURL("s"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := get(t, ts.client, cfg.AuthCodeURL("s"))
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Redirect URI Error") {
 			t.Errorf("redirect %q: status %d, want 400 Redirect URI Error page", bad, resp.StatusCode)
 		}
@@ -338,12 +320,7 @@ func TestOIDCClientAuthentication(t *testing.T) {
 		if oauthErrorCode(err) != "invalid_client" {
 			t.Fatalf("unknown client: %v, want invalid_client", err)
 		}
-		resp, err := ts.client.Get(cfg.AuthCodeURL("s"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := get(t, ts.client, cfg.AuthCodeURL("s"))
 		if resp.StatusCode != 400 || !strings.Contains(string(body), "Client ID Error") {
 			t.Fatalf("authorize with unknown client: %d %s", resp.StatusCode, body)
 		}
@@ -456,21 +433,12 @@ func TestOIDCBrowserLoginForm(t *testing.T) {
 	ts := startSim(t, "2025.8.1")
 	r := newRP(t, ts, "proxmox", ts.keyPK(SelfSignedCertName))
 	browser := clientFor(t, ts.s, true)
-	resp, err := browser.Get(r.cfg.AuthCodeURL("st4te"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, browser, r.cfg.AuthCodeURL("st4te"))
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != 302 || !strings.HasPrefix(loc, "/if/flow/"+FlowAuthentication+"/?next=") {
 		t.Fatalf("unauthenticated authorize: %d %s", resp.StatusCode, loc)
 	}
-	form, err := browser.Get(ts.s.URL() + loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(form.Body)
-	form.Body.Close()
+	_, page := get(t, browser, ts.s.URL()+loc)
 	if !strings.Contains(string(page), `name="password"`) {
 		t.Fatalf("login page has no password field: %s", page)
 	}
@@ -495,11 +463,7 @@ func TestOIDCBrowserLoginForm(t *testing.T) {
 	if ok.StatusCode != 302 || !strings.HasPrefix(back, "/application/o/authorize/?") {
 		t.Fatalf("login: %d %s", ok.StatusCode, back)
 	}
-	final, err := browser.Get(ts.s.URL() + back)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final.Body.Close()
+	final, _ := get(t, browser, ts.s.URL()+back)
 	u, _ := url.Parse(final.Header.Get("Location"))
 	if final.StatusCode != 302 || u.Query().Get("code") == "" || u.Query().Get("state") != "st4te" {
 		t.Fatalf("authorize after login: %d %s", final.StatusCode, u)
@@ -521,9 +485,7 @@ func TestOIDCExplicitConsent(t *testing.T) {
 	if !strings.HasPrefix(consentURL, "/if/flow/"+FlowExplicitConsent+"/") {
 		t.Fatalf("explicit consent: redirected to %q", consentURL)
 	}
-	page, _ := browser.Get(ts.s.URL() + consentURL)
-	body, _ := io.ReadAll(page.Body)
-	page.Body.Close()
+	_, body := get(t, browser, ts.s.URL()+consentURL)
 	if !strings.Contains(string(body), `name="consent"`) || !strings.Contains(string(body), "Email address") {
 		t.Fatalf("consent page: %s", body)
 	}
@@ -535,8 +497,7 @@ func TestOIDCExplicitConsent(t *testing.T) {
 		t.Fatalf("after consent: %d %s", resp.StatusCode, back)
 	}
 	// Consent is remembered: the next authorize goes straight back.
-	resp, _ = browser.Get(authz)
-	resp.Body.Close()
+	resp, _ = get(t, browser, authz)
 	again, _ := url.Parse(resp.Header.Get("Location"))
 	if again.Query().Get("code") == "" {
 		t.Fatalf("second authorize: %s", again)
@@ -554,11 +515,7 @@ func TestOIDCAccessRestrictedByBinding(t *testing.T) {
 		t.Fatal("alice (member) got no code")
 	}
 	ts.s.LoginHook("bob")
-	resp, err := ts.client.Get(r.cfg.AuthCodeURL("s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, ts.client, r.cfg.AuthCodeURL("s"))
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("bob (not a member): %d, want 403", resp.StatusCode)
 	}
@@ -690,16 +647,14 @@ func TestOIDCOldReleases(t *testing.T) {
 		if !strings.HasPrefix(flowURL, "/if/flow/"+FlowImplicitConsent+"/?") {
 			t.Fatalf("before 2024.12 authorize must go through the flow, got %q", flowURL)
 		}
-		resp, _ := browser.Get(ts.s.URL() + flowURL)
-		resp.Body.Close()
+		resp, _ := get(t, browser, ts.s.URL()+flowURL)
 		back, _ := url.Parse(resp.Header.Get("Location"))
 		if back.Query().Get("code") == "" {
 			t.Fatalf("flow did not finish: %s", back)
 		}
 		// The regex does not match another host.
 		bad := strings.Replace(authz, url.QueryEscape(pveRedirect), url.QueryEscape("https://pveXexample:8006"), 1)
-		resp, _ = browser.Get(bad)
-		resp.Body.Close()
+		resp, _ = get(t, browser, bad)
 		if resp.StatusCode != 400 {
 			t.Fatalf("regex mismatch: %d", resp.StatusCode)
 		}
