@@ -156,11 +156,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{s: s, r: r, user: u, super: s.st.isSuperuser(u), params: params, q: r.URL.Query()}
-	if rt.access == adminOnly && !c.super {
-		writeJSON(w, http.StatusForbidden, map[string]any{"detail": msgNoPermission})
-		return
-	}
-	if rt.access == appList && !c.super && r.Method != http.MethodGet {
+	if !c.super && (rt.access == adminOnly || rt.access == appList && r.Method != http.MethodGet) {
 		writeJSON(w, http.StatusForbidden, map[string]any{"detail": msgNoPermission})
 		return
 	}
