@@ -335,30 +335,13 @@ func (c *Client) UpdateRealm(ctx context.Context, realm string, u RealmUpdate) e
 	putBool(p, "groups-overwrite", u.GroupsOverwrite)
 	putBool(p, "query-userinfo", u.QueryUserinfo)
 	gated := sortedKeys(p)
-	if len(u.Delete) > 0 {
-		seen := map[string]bool{}
-		var del []string
-		for _, k := range u.Delete {
-			k = strings.TrimSpace(k)
-			if k == "" || seen[k] {
-				continue
-			}
-			seen[k] = true
-			if why, bad := undeletable[k]; bad {
-				return invalidf("option %s cannot be deleted (%s)", k, why)
-			}
-			if !openIDOptions[k] {
-				return invalidf("option %s is not an OpenID realm option", k)
-			}
-			if p.Has(k) {
-				return invalidf("option %s is both set and deleted", k)
-			}
-			del = append(del, k)
-			gated = append(gated, k)
-		}
-		if len(del) > 0 {
-			p.Set("delete", strings.Join(del, ","))
-		}
+	del, err := deletable(u.Delete, p)
+	if err != nil {
+		return err
+	}
+	if len(del) > 0 {
+		p.Set("delete", strings.Join(del, ","))
+		gated = append(gated, del...)
 	}
 	if len(p) == 0 {
 		return nil // PVE would answer "no options specified"
@@ -377,6 +360,30 @@ func (c *Client) UpdateRealm(ctx context.Context, realm string, u RealmUpdate) e
 		secret = []string{*u.ClientKey}
 	}
 	return c.do(ctx, call{method: http.MethodPut, path: "/access/domains/" + seg(realm), params: p, secret: secret}, nil)
+}
+
+// deletable checks the options an update deletes (trimmed, without blanks
+// and repeats): OpenID realm options that may be removed and are not also
+// set in p.
+func deletable(options []string, p url.Values) ([]string, error) {
+	var del []string
+	for _, k := range options {
+		k = strings.TrimSpace(k)
+		if k == "" || slices.Contains(del, k) {
+			continue
+		}
+		if why, bad := undeletable[k]; bad {
+			return nil, invalidf("option %s cannot be deleted (%s)", k, why)
+		}
+		if !openIDOptions[k] {
+			return nil, invalidf("option %s is not an OpenID realm option", k)
+		}
+		if p.Has(k) {
+			return nil, invalidf("option %s is both set and deleted", k)
+		}
+		del = append(del, k)
+	}
+	return del, nil
 }
 
 // DeleteRealm removes a realm (DELETE /access/domains/{realm}). PVE keeps the
