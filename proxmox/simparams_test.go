@@ -104,7 +104,7 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 			}
 			concrete := strings.NewReplacer("{realm}", "authentik", "{groupid}", "admin", "{userid}", "alice@pve")
 
-			probes, mismatches := 0, 0
+			probes := 0
 			for _, op := range allOperations {
 				method, tpl, _ := strings.Cut(op, " ")
 				path := concrete.Replace(tpl)
@@ -153,13 +153,12 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 					_, isDeclared := declared[name]
 					rejected := status == 400 && strings.Contains(errs[name], notDefined)
 					if isDeclared == rejected {
-						mismatches++
 						t.Errorf("%s %s: parameter %q declared=%v but simulator rejected-as-unknown=%v (status %d, errors %v)",
 							method, path, name, isDeclared, rejected, status, errs)
 					}
 				}
 			}
-			t.Logf("schema %s vs simulator %s: %d parameter-name probes over %d operations, %d mismatches", tc.schema, tc.version, probes, len(allOperations), mismatches)
+			t.Logf("schema %s vs simulator %s: %d parameter-name probes over %d operations", tc.schema, tc.version, probes, len(allOperations))
 		})
 	}
 }
@@ -257,7 +256,7 @@ func TestSimulatorValidatesLikeSchema(t *testing.T) {
 			hc := &http.Client{Transport: tr}
 			ticket, csrf := rootTicket(t, hc, s)
 			concrete := strings.NewReplacer("{realm}", "authentik", "{groupid}", "admin", "{userid}", "alice@pve")
-			probes, msgDiffs := 0, 0
+			probes := 0
 			for _, op := range allOperations {
 				method, tpl, _ := strings.Cut(op, " ")
 				declared, err := chk.Params(method, tpl)
@@ -304,7 +303,6 @@ func TestSimulatorValidatesLikeSchema(t *testing.T) {
 							continue
 						}
 						if strings.TrimRight(errs[name], "\n") != v.Errors[name] {
-							msgDiffs++
 							t.Errorf("message differs for %s %s %s=%q: simulator %q, checker %q", method, tpl, name, bad, errs[name], v.Errors[name])
 						}
 					}
@@ -313,7 +311,7 @@ func TestSimulatorValidatesLikeSchema(t *testing.T) {
 			if probes < 50 {
 				t.Errorf("only %d probes", probes)
 			}
-			t.Logf("schema %s vs simulator %s: %d invalid-value probes, all rejected with 400 and pve-common's message; %d message differences", tc.schema, tc.version, probes, msgDiffs)
+			t.Logf("schema %s vs simulator %s: %d invalid-value probes", tc.schema, tc.version, probes)
 		})
 	}
 }
