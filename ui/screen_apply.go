@@ -78,14 +78,9 @@ func rowsFor(p *steps.Plan) []applyRow {
 			delete(seen, id)
 		}
 	}
-	if p != nil {
-		for _, it := range p.Items {
-			if seen[it.Step] {
-				rows = append(rows, applyRow{step: it.Step, title: stepTitle(it.Step)})
-				delete(seen, it.Step)
-			}
-		}
-	}
+	// Items of other step ids (a removal plan's "remove") get no row of
+	// their own: the engine reports by step, and those rows arrive with
+	// its events.
 	return rows
 }
 

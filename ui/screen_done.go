@@ -271,7 +271,7 @@ func (s *doneScreen) view() string {
 	st := s.c.st
 	var b strings.Builder
 	if s.removed {
-		b.WriteString(st.OK.Render(glyphOK+" Removed.") + " The realm, group, ACL, provider and application pvesso\nmanaged are gone. Users created by logins stay; delete them in Proxmox if needed.\n")
+		b.WriteString(st.OK.Render(glyphOK+" Removed.") + " " + wrapText("What pvesso managed is gone (the list on the plan screen). Users that Proxmox created at a login stay; delete them in Proxmox if needed.", s.c.contentWidth()-11) + "\n")
 		return b.String()
 	}
 	in := s.in
@@ -309,7 +309,7 @@ func (s *doneScreen) loginView() string {
 		}
 		b.WriteString(st.Muted.Render(fmt.Sprintf("  On the Proxmox login pick the realm %q, then log in at Authentik.", s.in.Realm)) + "\n")
 	case loginOpening:
-		b.WriteString("  " + s.spin.View() + " Opening the login page …\n")
+		b.WriteString("  " + strings.TrimSpace(s.spin.View()) + " Opening the login page …\n")
 	case loginWaiting:
 		switch {
 		case s.noWindow:
@@ -323,7 +323,7 @@ func (s *doneScreen) loginView() string {
 		case s.opened != nil:
 			b.WriteString("  " + st.Warn.Render(s.opened.Note) + "\n")
 		}
-		fmt.Fprintf(&b, "  %s Waiting for the first login through the realm %q …\n", s.spin.View(), s.in.Realm)
+		fmt.Fprintf(&b, "  %s Waiting for the first login through the realm %q …\n", strings.TrimSpace(s.spin.View()), s.in.Realm)
 		if s.result != nil && len(s.result.Users) > 0 {
 			// Proxmox records no logins: only new users show one.
 			b.WriteString(st.Muted.Render("  (users pvesso just created show no login; log in as another user to see it)") + "\n")
@@ -337,7 +337,7 @@ func (s *doneScreen) loginView() string {
 		b.WriteString(s.rightsView())
 		fmt.Fprintf(&b, "  Add %s to %q (%s on %s)?  y / n\n", s.who, s.in.Group, s.in.Role, s.in.ACLPath)
 	case loginAdding:
-		fmt.Fprintf(&b, "  %s Adding %s to %q …\n", s.spin.View(), s.who, s.in.Group)
+		fmt.Fprintf(&b, "  %s Adding %s to %q …\n", strings.TrimSpace(s.spin.View()), s.who, s.in.Group)
 	case loginAdded:
 		who := strings.TrimSpace(s.who)
 		if strings.HasSuffix(s.who, " ") {

@@ -576,3 +576,34 @@ func TestRequireOTP(t *testing.T) {
 		t.Fatalf("whole form:\n%s", v)
 	}
 }
+
+// A removal plan's items carry the step id "remove", which no engine
+// event has: no row may wait for it forever.
+func TestRemoveRowsComeFromEvents(t *testing.T) {
+	plan := &steps.Plan{Items: []steps.Item{
+		{Step: "remove", Side: "authentik", Kind: "application", Name: "proxmox", Action: steps.ActionDelete},
+		{Step: "remove", Side: "proxmox", Kind: "realm", Name: "authentik", Action: steps.ActionDelete},
+	}}
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		return newApplyScreen(c, planRemove, nil, plan, nil, true, nil, fxInputs())
+	})
+	s := m.screens[scrApply].(*applyScreen)
+	s.running = true
+	ch := make(chan applyUpdate)
+	for _, ev := range []steps.Event{
+		{Step: steps.StepPreflight, Phase: steps.PhaseDone},
+		{Step: steps.StepApplication, Phase: steps.PhaseDone},
+		{Step: steps.StepRealm, Phase: steps.PhaseDone},
+	} {
+		send(m, applyEventMsg{gen: s.gen, ev: ev, events: ch})
+	}
+	send(m, applyFinishedMsg{gen: s.gen, result: &steps.Result{Writes: 2}})
+	for _, r := range s.rows {
+		if r.state != rowDone {
+			t.Errorf("row %s (%s) left %v", r.step, r.title, r.state)
+		}
+	}
+	if v := m.View(); !strings.Contains(v, "Done: 2 removed, as planned.") {
+		t.Fatalf("view:\n%s", v)
+	}
+}
