@@ -658,7 +658,10 @@ type listParams struct {
 // the row's value) that the query sets must equal it.
 func (lp listParams) exact(fields map[string]string) bool {
 	for k, v := range fields {
-		if lp.q.Has(k) && lp.q.Get(k) != v {
+		// django-filter skips a filter whose value is empty (Filter.filter
+		// returns the queryset unchanged for values in EMPTY_VALUES), so
+		// "?name=" lists everything rather than the objects named "".
+		if want := lp.q.Get(k); want != "" && want != v {
 			return false
 		}
 	}

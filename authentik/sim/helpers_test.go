@@ -266,3 +266,17 @@ func (ts *testServer) createApp(slug, redirect, signingKey string) map[string]an
 	ts.mustStatus(a, 201)
 	return prov
 }
+
+// An empty filter value does not filter, as in django-filter.
+func TestEmptyFilterValueIsIgnored(t *testing.T) {
+	ts := startSim(t, "2025.8.1")
+	all := ts.apiAs(ts.token, "GET", "/core/users/", nil).results()
+	empty := ts.apiAs(ts.token, "GET", "/core/users/?username=", nil).results()
+	if len(all) < 3 || len(empty) != len(all) {
+		t.Fatalf("?username= listed %d users, without the filter %d", len(empty), len(all))
+	}
+	alice := ts.apiAs(ts.token, "GET", "/core/users/?username=alice", nil).results()
+	if len(alice) != 1 || alice[0]["username"] != "alice" {
+		t.Fatalf("?username=alice listed %v", alice)
+	}
+}
