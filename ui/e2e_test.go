@@ -437,3 +437,37 @@ func TestE2EPasswordAsksTOTPOnlyWhenProxmoxDoes(t *testing.T) {
 		t.Fatalf("typed %d values", k.values)
 	}
 }
+
+// TestE2EProxmoxLoginFailureEscGoesToProxmox: a wrong Proxmox token is
+// caught when both servers are read; esc goes straight to the Proxmox
+// screen (not Authentik's), which says what failed; after the fix the
+// complete Authentik side is passed without a key press.
+func TestE2EProxmoxLoginFailureEscGoesToProxmox(t *testing.T) {
+	d, ctx := startDemo(t)
+	opts := DemoOptions(d, testOptions(nil))
+	good := opts.Conn.ProxmoxToken
+	opts.Conn.ProxmoxToken = good[:strings.LastIndex(good, "=")+1] + "00000000-0000-0000-0000-000000000000"
+	m := New(ctx, opts)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitText(t, tm, "Demo:")
+	tm.Send(keyOf(tea.KeyEnter))
+	out := waitText(t, tm, "Could not read both servers", "esc to change the Proxmox connection")
+	if strings.Contains(out, "PROXMOX_VE_API_TOKEN") {
+		t.Fatal("the wizard names an environment variable the user never set")
+	}
+	tm.Send(keyOf(tea.KeyEsc))
+	waitText(t, tm, "Where is Proxmox VE", "401")
+	tm.Send(keyOf(tea.KeyEnter)) // URL
+	waitText(t, tm, "┃ Log in with")
+	tm.Send(keyOf(tea.KeyEnter)) // API token
+	waitText(t, tm, "┃ API token")
+	tm.Send(keyOf(tea.KeyCtrlU))
+	tm.Type(good)
+	tm.Send(keyOf(tea.KeyEnter))
+	waitText(t, tm, "preview:")
+	tm.Send(keyOf(tea.KeyCtrlC))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if fm.cur != scrOptions || fm.conn.ProxmoxToken != good {
+		t.Fatalf("ended on %s", fm.cur)
+	}
+}

@@ -157,8 +157,10 @@ type Model struct {
 
 	// typed counts runes typed into text fields (the "typed values" figure).
 	typed int
-	// otpAsked: the Proxmox screen is showing the TOTP prompt.
-	otpAsked bool
+	// resumeAuthentik: the wizard sent the user back to the Proxmox
+	// screen (TOTP prompt, Proxmox login failed); a complete Authentik
+	// screen is passed without a key press afterwards.
+	resumeAuthentik bool
 }
 
 // New returns the wizard's root model (tests drive it with teatest).
@@ -289,6 +291,16 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		if m.screen().handleBack() {
 			return nil, true
 		}
+		if d, ok := m.screen().(*discoverScreen); ok && d.failed(sideProxmox) && !d.failed(sideAuthentik) {
+			// only Proxmox failed: esc goes straight to its screen
+			if i := slices.Index(m.history, scrProxmox); i >= 0 {
+				m.history = m.history[:i+1]
+				m.resumeAuthentik = true
+				if ps, ok := m.screens[scrProxmox].(*connScreen); ok {
+					ps.errText = d.failure(sideProxmox)
+				}
+			}
+		}
 		return m.back(), true
 	}
 	return nil, false
@@ -362,11 +374,12 @@ func (m *Model) connDone(msg connDoneMsg) tea.Cmd {
 		if i := strings.LastIndex(msg.conn.ProxmoxToken, "="); i >= 0 {
 			m.c.log.addSecret(msg.conn.ProxmoxToken[i+1:])
 		}
-		if as, ok := m.screens[scrAuthentik].(*connScreen); ok && m.otpAsked && as.complete() {
-			// back from the TOTP prompt: the Authentik side is done
+		if as, ok := m.screens[scrAuthentik].(*connScreen); ok && m.resumeAuthentik && as.complete() {
+			// back from the TOTP prompt or a Proxmox fix: the Authentik
+			// side is done
 			as.auto = true
 		}
-		m.otpAsked = false
+		m.resumeAuthentik = false
 		return m.push(scrAuthentik, func() screen { return newConnScreen(m.c, sideAuthentik, m.conn) })
 	case sideAuthentik:
 		m.conn.AuthentikURL = msg.conn.AuthentikURL
@@ -394,7 +407,7 @@ func (m *Model) askOTP(msg discoveredMsg) (tea.Cmd, bool) {
 	}
 	m.history = m.history[:i]
 	m.cur = scrProxmox
-	m.otpAsked = true
+	m.resumeAuthentik = true
 	m.c.log.printf("proxmox asks for a second factor (%v)", msg.tfa.methods)
 	return ps.requireOTP(msg.tfa.methods), true
 }

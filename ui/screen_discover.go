@@ -83,10 +83,43 @@ func (s *discoverScreen) view() string {
 	if s.report != nil {
 		b.WriteString(checkLines(st, s.report.Failed()))
 	}
-	b.WriteString("\nFix it, then press r to retry, or esc to change the connection.\n")
+	what := "the connection"
+	switch {
+	case s.failed(sideProxmox) && !s.failed(sideAuthentik):
+		what = "the Proxmox connection"
+	case s.failed(sideAuthentik) && !s.failed(sideProxmox):
+		what = "the Authentik connection"
+	}
+	b.WriteString("\nFix it, then press r to retry, or esc to change " + what + ".\n")
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	off := 0
 	return scrollLines(lines, &off, s.c.bodyHeight(), s.c.contentWidth())
+}
+
+// failed reports whether the connection check of side failed.
+func (s *discoverScreen) failed(sd side) bool {
+	if s.report == nil {
+		return false
+	}
+	for _, c := range s.report.Checks {
+		if !c.OK && c.ID == string(sd)+"-connect" {
+			return true
+		}
+	}
+	return false
+}
+
+// failure is the failed connection check of side as one line.
+func (s *discoverScreen) failure(sd side) string {
+	if s.report == nil {
+		return ""
+	}
+	for _, c := range s.report.Checks {
+		if !c.OK && c.ID == string(sd)+"-connect" {
+			return c.Detail
+		}
+	}
+	return ""
 }
 
 // errorBlock renders an error with its fix (typed engine errors carry one).
@@ -110,15 +143,15 @@ func explain(err error) (msg, fix string) {
 		if d == "" && ce.Err != nil {
 			d = ce.Err.Error()
 		}
-		return d, ce.Fix
+		return d, wizardFix(ce.Fix)
 	}
 	var ue *steps.UsageError
 	if errors.As(err, &ue) {
-		return ue.Detail, "set " + ue.Flag
+		return ue.Detail, wizardFix("set " + ue.Flag)
 	}
 	var fe interface{ FixHint() string }
 	if errors.As(err, &fe) {
-		return err.Error(), fe.FixHint()
+		return err.Error(), wizardFix(fe.FixHint())
 	}
 	return err.Error(), ""
 }
@@ -137,7 +170,7 @@ func checkLines(st Styles, checks []steps.Check) string {
 		}
 		b.WriteString(line + "\n")
 		if !c.OK && c.Fix != "" {
-			b.WriteString("    " + st.Bold.Render("fix: ") + c.Fix + "\n")
+			b.WriteString("    " + st.Bold.Render("fix: ") + wizardFix(c.Fix) + "\n")
 		}
 	}
 	return b.String()
