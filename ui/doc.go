@@ -44,6 +44,15 @@
 //     log; tokens, passwords, OTPs and client secrets are redacted.
 //   - Remember is only ever given non-secret values (URLs, SHA-256 pins,
 //     choices); it is called after a pin is accepted and after an apply.
+//   - A password login gets no TOTP field up front: when Proxmox answers
+//     with a second-factor challenge (steps.ErrTFARequired) the wizard
+//     returns to the Proxmox screen with the TOTP field alone.
+//   - ui/ reads the servers only through steps (no authentik/proxmox
+//     import; TestLayering). Fixes name the wizard's fields, not flags.
+//   - The demo's nodes listen on 8006 (127.0.0.1-3) when it is free, so
+//     the registered node origins reach them; DemoOptions passes the note
+//     when they fell back to random ports, and a resolver that looks no
+//     node name up (the demo stays on loopback).
 //   - The private-window launcher is ui/browser (Firefox --private-window,
 //     Chrome/Chromium/Brave --incognito, Edge --inprivate, pkg/browser as
 //     fallback, the URL on screen without a display). Tests pass a

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -531,7 +532,9 @@ func (s *optionsScreen) view() string {
 	add(optGroup, label(optGroup, "Admin group")+padRight(s.group.View(), 20)+st.Muted.Render(fmt.Sprintf("gets %s on %s", in.Role, in.ACLPath)))
 	add(optSubject, label(optSubject, "Subject mode")+padRight("‹ "+in.SubjectMode+" ›", 20)+st.Muted.Render("what Authentik sends as sub"))
 	add(optClaim, label(optClaim, "Username claim")+padRight("‹ "+in.UsernameClaim+" ›", 20)+st.Muted.Render("Proxmox user = <claim>@realm"))
-	lines = append(lines, "  "+s.preview(in))
+	for _, l := range strings.Split(s.preview(in), "\n") {
+		lines = append(lines, "  "+l)
+	}
 
 	if s.visible(optKey) {
 		lines = append(lines, "")
@@ -615,6 +618,9 @@ func (s *optionsScreen) itemLine(f optField, l *pickList, i int, it listItem) st
 	return line
 }
 
+// longQuoted is a quoted value too long to read in one line (a hashed id).
+var longQuoted = regexp.MustCompile(`"[^"]{36,}"`)
+
 // preview shows the Proxmox userid a real Authentik user would get.
 func (s *optionsScreen) preview(in steps.Inputs) string {
 	st := s.c.st
@@ -623,8 +629,19 @@ func (s *optionsScreen) preview(in steps.Inputs) string {
 	}
 	id, err := steps.Preview(in, *s.sample)
 	if err != nil {
+		// The reason matters here (it names what to change): up to two
+		// lines under the choices.
 		msg, _ := explain(err)
-		return st.Err.Render(fmt.Sprintf("  %s %s: %s", glyphFail, s.sample.Username, truncate(msg, 60)))
+		msg = longQuoted.ReplaceAllStringFunc(msg, func(q string) string {
+			r := []rune(q)
+			return string(r[:11]) + "…" + string(r[len(r)-15:])
+		})
+		lines := hangWrap(fmt.Sprintf("  %s %s: %s", glyphFail, s.sample.Username, msg), s.c.contentWidth()-2)
+		if len(lines) > 2 {
+			lines = lines[:2]
+			lines[1] = truncate(lines[1], s.c.contentWidth()-1) + "…"
+		}
+		return st.Err.Render(strings.Join(lines, "\n"))
 	}
 	return fmt.Sprintf("  %s %s → %s", st.Muted.Render("preview:"), s.sample.Username, st.Code.Render(id))
 }
