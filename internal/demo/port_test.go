@@ -131,7 +131,9 @@ func TestDefaultPortMatchesNodeOrigins(t *testing.T) {
 	}
 	in := d.Inputs
 	in.AllNodes = true
-	noDNS := steps.WithResolver(func(context.Context, string) ([]string, error) { return nil, &net.DNSError{Err: "no DNS in tests", IsNotFound: true} })
+	noDNS := steps.WithResolver(func(context.Context, string) ([]string, error) {
+		return nil, &net.DNSError{Err: "no DNS in tests", IsNotFound: true}
+	})
 	e := steps.New(c, in, noDNS)
 	if _, err := e.Preflight(ctx); err != nil {
 		t.Fatal(err)
