@@ -164,7 +164,7 @@ func TestGoldenWelcomeDemo(t *testing.T) {
 func TestGoldenWelcomeDemoPortNote(t *testing.T) {
 	m := goldenModel(t, scrWelcome, func(c *common) screen { return newWelcome(c, steps.Conn{}) }, func(o *Options) {
 		o.Demo = &Demo{Users: []DemoUser{{"alice", "pw-alice-0123"}, {"bob", "pw-bob-4567"}},
-			Note: "Port 8006 is not free on every simulated node, so they listen on random ports: the nodes' redirect URIs (https://<ip>:8006) lead nowhere in this demo."}
+			Note: "Port 8006 is not free on every simulated node, so they listen on random ports: the nodes' redirect URIs (https://<ip>:8006) do not reach them in this demo."}
 	})
 	golden(t, m, false)
 }

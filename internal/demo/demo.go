@@ -143,7 +143,7 @@ func startProxmox(po pvesim.Options, opts Options) (*pvesim.Server, string, erro
 		if err2 != nil {
 			return nil, "", err2
 		}
-		return pve, fmt.Sprintf("Port %d is not free on every simulated node, so they listen on random ports: the nodes' redirect URIs (https://<ip>:%d) lead nowhere in this demo.", port, port), nil
+		return pve, fmt.Sprintf("Port %d is not free on every simulated node, so they listen on random ports: the nodes' redirect URIs (https://<ip>:%d) do not reach them in this demo.", port, port), nil
 	}
 	pve, err := newProxmox(po)
 	if err != nil {
