@@ -107,8 +107,13 @@ func (s *planScreen) update(msg tea.Msg) tea.Cmd {
 				return func() tea.Msg { return gotoApplyMsg{mode: mode, engine: e, plan: p, orig: o, allowConflicts: ok} }
 			case s.mode == planSetup && s.plan.OK() && s.err == nil:
 				// Nothing to do: go to the done screen (login test).
-				realm := s.in.Realm
-				return func() tea.Msg { return gotoDoneMsg{result: &steps.Result{Realm: realm}} }
+				res := &steps.Result{Realm: s.in.Realm}
+				for _, it := range s.plan.Items {
+					if it.Step == steps.StepIssuer {
+						res.IssuerURL = it.Name // the verified (or predicted) issuer
+					}
+				}
+				return func() tea.Msg { return gotoDoneMsg{result: res} }
 			case s.mode == planStatus && s.plan != nil && s.plan.HasChanges():
 				return func() tea.Msg { return menuChoiceMsg{choice: menuRepair} }
 			}
