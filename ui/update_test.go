@@ -607,3 +607,24 @@ func TestRemoveRowsComeFromEvents(t *testing.T) {
 		t.Fatalf("view:\n%s", v)
 	}
 }
+
+// A plan with nothing to do leads to the done screen with the issuer.
+func TestNothingToDoKeepsTheIssuer(t *testing.T) {
+	plan := &steps.Plan{Items: []steps.Item{
+		{Step: steps.StepIssuer, Side: "authentik", Kind: "issuer", Name: fxAuthentik + "/application/o/proxmox/", Action: steps.ActionNone},
+		{Step: steps.StepRealm, Side: "proxmox", Kind: "realm", Name: "authentik", Action: steps.ActionNone},
+	}}
+	m := goldenModel(t, scrPlan, func(c *common) screen {
+		s := newPlanScreen(c, planSetup, nil, fxInputs())
+		s.plan = plan
+		return s
+	})
+	cmd := send(m, keyOf(tea.KeyEnter))
+	if cmd == nil {
+		t.Fatal("enter did nothing")
+	}
+	msg, ok := cmd().(gotoDoneMsg)
+	if !ok || msg.result == nil || msg.result.IssuerURL != fxAuthentik+"/application/o/proxmox/" {
+		t.Fatalf("got %#v", msg)
+	}
+}
