@@ -116,7 +116,10 @@ func (a *accessible) run() error {
 		if !cs.needOTP {
 			return fmt.Errorf("%s", cs.errText)
 		}
-		code, err := a.secret(fmt.Sprintf("Proxmox asks %s for a second factor. TOTP code (or recovery:KEY):", a.conn.ProxmoxUser), validateNonEmpty("TOTP code"))
+		// A plain prompt: huh's password prompt needs a terminal, and a
+		// one-time code is worthless in a minute (it is redacted from the
+		// debug log all the same).
+		code, err := a.input(fmt.Sprintf("Proxmox asks %s for a second factor. TOTP code (or recovery:KEY):", a.conn.ProxmoxUser), "", validateNonEmpty("TOTP code"))
 		if err != nil {
 			return err
 		}

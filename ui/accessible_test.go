@@ -55,3 +55,32 @@ func TestAccessibleDemoRun(t *testing.T) {
 	}
 	t.Fatal("alice is not in admin")
 }
+
+// TestAccessibleAsksTOTPWhenProxmoxDoes: in line mode a password login
+// gets no TOTP question up front; Proxmox's challenge brings one, and the
+// run reaches the options. (The code is computed before the run starts;
+// the simulator accepts the neighbouring 30 s steps too.)
+func TestAccessibleAsksTOTPWhenProxmoxDoes(t *testing.T) {
+	d, ctx := startDemo(t)
+	const secret = "JBSWY3DPEHPK3PXP"
+	d.Proxmox.SetTOTP("root@pam", secret)
+	var out bytes.Buffer
+	opts := DemoOptions(d, testOptions(&out))
+	opts.Accessible = true
+	opts.Renderer = nil
+	opts.Conn.ProxmoxToken = ""
+	opts.Conn.ProxmoxUser, opts.Conn.ProxmoxPassword = "root@pam", d.Proxmox.RootPassword()
+	code := d.Proxmox.TOTPCode(secret)
+	opts.Input = strings.NewReader(code + "\n")
+	err := Run(ctx, opts) // ends when the input does (at the options)
+	got := out.String()
+	if !strings.Contains(got, "Proxmox asks root@pam for a second factor") || !strings.Contains(got, "== Options ==") {
+		t.Fatalf("err %v, output:\n%s", err, got)
+	}
+	if strings.Contains(got, code) {
+		t.Fatal("the code was printed")
+	}
+	if strings.Count(got, "TOTP code") != 1 {
+		t.Fatalf("asked %d times:\n%s", strings.Count(got, "TOTP code"), got)
+	}
+}
