@@ -150,15 +150,17 @@ func (c *Client) TokenID() string {
 	return ""
 }
 
-// Login obtains a ticket for password auth (no-op for other kinds). Calls log
-// in lazily anyway; Login lets a caller check credentials up front.
+// Login makes sure the client holds a valid ticket for password auth (no-op
+// for other kinds): it logs in when there is none and reuses — or renews —
+// a live one. Calls log in lazily anyway; Login lets a caller check
+// credentials up front. Reusing the ticket matters with a second factor: a
+// TOTP code is good for about a minute, a ticket for two hours, so a second
+// Login must not send the same code again.
 func (c *Client) Login(ctx context.Context) error {
 	if c.auth.kind != authPassword {
 		return nil
 	}
-	c.loginMu.Lock()
-	defer c.loginMu.Unlock()
-	return c.loginLocked(ctx)
+	return c.ensureTicket(ctx)
 }
 
 // ensureTicket logs in when there is no ticket, and renews an old one.

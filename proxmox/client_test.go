@@ -254,6 +254,17 @@ func TestTOTPTwoStep(t *testing.T) {
 	if c.AuthUser() != "alice@pve" {
 		t.Errorf("AuthUser %q", c.AuthUser())
 	}
+	// A later Login reuses the live ticket: the one-time code is not sent
+	// again (it would be stale a minute later).
+	posts := f.count("POST /access/ticket")
+	for range 2 {
+		if err := c.Login(ctx(t)); err != nil {
+			t.Fatalf("Login with a live ticket: %v", err)
+		}
+	}
+	if n := f.count("POST /access/ticket"); n != posts {
+		t.Errorf("Login sent %d more ticket requests with a live ticket", n-posts)
+	}
 
 	// Recovery key.
 	if _, err := f.client(PasswordAuth("alice@pve", "pw-alice-1", "recovery:abcd-efgh")).Version(ctx(t)); err != nil {
