@@ -31,7 +31,7 @@ func start(t *testing.T, k *Kit) *TLSServer {
 }
 
 func TestStartTLSRefusesNonLoopback(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:0", ":0"} {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0"} {
 		if _, err := StartTLS(http.NotFoundHandler(), addr); err == nil {
 			t.Errorf("StartTLS(%q) accepted a non-loopback address", addr)
 		}
