@@ -68,10 +68,17 @@ func TestGrantTypesAgainstSimulator(t *testing.T) {
 			t.Fatalf("PUT with grant types %#v: %v, want the stored list kept", gt, got.GrantTypes)
 		}
 	}
+	bareStored := 0
 	for _, sp := range env.sim.Providers() {
-		if sp.Name == "no grant types" && len(sp.GrantTypes) != 0 {
-			t.Errorf("simulator state %v", sp.GrantTypes)
+		if sp.Name == "no grant types" {
+			bareStored++
+			if len(sp.GrantTypes) != 0 {
+				t.Errorf("simulator state %v", sp.GrantTypes)
+			}
 		}
+	}
+	if bareStored != 1 {
+		t.Errorf("the simulator holds %d providers named %q, want 1", bareStored, "no grant types")
 	}
 	env.tr.Check(t)
 }

@@ -42,9 +42,14 @@ func (s *secretScanner) onEvent(ev steps.Event) { s.add(ev, ev.Message, ev.Err) 
 
 func (s *secretScanner) check(t *testing.T, secrets ...string) {
 	t.Helper()
+	if len(s.texts) == 0 {
+		t.Fatal("secret scan: nothing was collected to scan")
+	}
 	for _, sec := range secrets {
 		if len(sec) < 8 {
-			continue
+			// a short or empty secret would match by chance or not at
+			// all: the scan would prove nothing
+			t.Fatalf("secret scan: secret of %d chars is too short to look for", len(sec))
 		}
 		for _, txt := range s.texts {
 			if strings.Contains(txt, sec) {
@@ -229,10 +234,8 @@ func TestConflictsNeedConsent(t *testing.T) {
 	if !slices.Contains(got, e.pve.URL()) || !slices.Contains(got, "https://pmx.example:8006.*") {
 		t.Errorf("redirects %v", got)
 	}
-	for _, rl := range e.pve.Realms() {
-		if rl.Realm == "authentik" && (rl.Props["client-id"] != manual.ClientID || rl.Props["client-key"] != manual.ClientSecret) {
-			t.Errorf("realm not pointed at the provider: %v", rl.Props["client-id"])
-		}
+	if rl := simRealm(t, e, "authentik"); rl.Props["client-id"] != manual.ClientID || rl.Props["client-key"] != manual.ClientSecret {
+		t.Errorf("realm not pointed at the provider: %v", rl.Props["client-id"])
 	}
 	e.resetLogs()
 	p2, _, err := e.setup(in, steps.ApplyOptions{})
@@ -284,13 +287,8 @@ func TestAddUsersPreservesOtherGroups(t *testing.T) {
 	if !slices.Equal(r.Users, []string{"alice@example.com@authentik", "bob@example.com@authentik"}) || r.Writes != 2 || e.writes() != 2 {
 		t.Errorf("result %+v, writes %d", r, e.writes())
 	}
-	for _, u := range e.pve.Users() {
-		if u.UserID == "bob@example.com@authentik" {
-			slices.Sort(u.Groups)
-			if !slices.Equal(u.Groups, []string{"admin", "audit", "ops"}) {
-				t.Errorf("bob's groups %v", u.Groups)
-			}
-		}
+	if u := simUser(t, e, "bob@example.com@authentik"); !slices.Equal(slices.Sorted(slices.Values(u.Groups)), []string{"admin", "audit", "ops"}) {
+		t.Errorf("bob's groups %v", u.Groups)
 	}
 	e.resetLogs()
 	r2, err := e.engine(e.in).AddUsers(ctx, []string{"bob", "alice"}, steps.ApplyOptions{})

@@ -16,8 +16,34 @@ import (
 	aksim "github.com/pvesso/pvesso/authentik/sim"
 	"github.com/pvesso/pvesso/internal/simkit"
 	"github.com/pvesso/pvesso/proxmox"
+	pvesim "github.com/pvesso/pvesso/proxmox/sim"
 	"github.com/pvesso/pvesso/steps"
 )
+
+// simRealm returns the Proxmox simulator's realm name; a missing realm
+// fails the test (a check on its properties must not pass by absence).
+func simRealm(t *testing.T, e *env, name string) pvesim.RealmSnapshot {
+	t.Helper()
+	for _, r := range e.pve.Realms() {
+		if r.Realm == name {
+			return r
+		}
+	}
+	t.Fatalf("realm %s missing: %+v", name, e.pve.Realms())
+	return pvesim.RealmSnapshot{}
+}
+
+// simUser returns the Proxmox simulator's user userid or fails the test.
+func simUser(t *testing.T, e *env, userid string) pvesim.UserSnapshot {
+	t.Helper()
+	for _, u := range e.pve.Users() {
+		if u.UserID == userid {
+			return u
+		}
+	}
+	t.Fatalf("user %s missing: %+v", userid, e.pve.Users())
+	return pvesim.UserSnapshot{}
+}
 
 // clients returns raw clients (for arranging state the way an admin would).
 func (e *env) clients() (*authentik.Client, *proxmox.Client) {
@@ -161,13 +187,10 @@ func assertFullState(t *testing.T, e *env, in steps.Inputs, wantRedirects []stri
 		if !slices.Contains(members, uid) {
 			t.Errorf("%s not in %s: %v", uid, in.Group, members)
 		}
-		for _, u := range e.pve.Users() {
-			if u.UserID == uid {
-				for _, g := range groups {
-					if !slices.Contains(u.Groups, g) {
-						t.Errorf("%s lost group %s: %v", uid, g, u.Groups)
-					}
-				}
+		u := simUser(t, e, uid)
+		for _, g := range groups {
+			if !slices.Contains(u.Groups, g) {
+				t.Errorf("%s lost group %s: %v", uid, g, u.Groups)
 			}
 		}
 	}
@@ -434,10 +457,8 @@ func TestGenerateKeyWhenNoneQualifies(t *testing.T) {
 	if prov.SigningKey != e.keyPK("pvesso-proxmox-rs256") {
 		t.Errorf("signing key %s", prov.SigningKey)
 	}
-	for _, r := range e.pve.Realms() {
-		if r.Realm == "authentik" && fmt.Sprint(r.Props["default"]) != "1" {
-			t.Errorf("--default-realm not set: %v", r.Props["default"])
-		}
+	if r := simRealm(t, e, "authentik"); fmt.Sprint(r.Props["default"]) != "1" {
+		t.Errorf("--default-realm not set: %v", r.Props["default"])
 	}
 	e.resetLogs()
 	p2, _, err := e.setup(in, steps.ApplyOptions{}, later)
@@ -493,10 +514,8 @@ func TestStatusShowsDrift(t *testing.T) {
 	if st, _ := e.engine(e.in).Status(context.Background()); st.HasChanges() {
 		t.Errorf("still drifted:\n%s", st)
 	}
-	for _, rl := range e.pve.Realms() {
-		if rl.Realm == "authentik" && rl.Props["client-key"] != e.ak.Providers()[0].ClientSecret {
-			t.Error("client-key not repaired")
-		}
+	if rl := simRealm(t, e, "authentik"); rl.Props["client-key"] != e.ak.Providers()[0].ClientSecret {
+		t.Error("client-key not repaired")
 	}
 }
 
