@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -399,13 +400,7 @@ func (c *Client) send(ctx context.Context, method, rawURL, errPath string, auth 
 		} else {
 			ae.parseErrorBody(data, ct)
 		}
-		ae.Detail = c.redact(ae.Detail)
-		for k, msgs := range ae.Fields {
-			for i := range msgs {
-				msgs[i] = c.redact(msgs[i])
-			}
-			ae.Fields[k] = msgs
-		}
+		ae.mask(c.redact)
 		return ae
 	}
 	if out == nil {
@@ -421,13 +416,24 @@ func (c *Client) send(ctx context.Context, method, rawURL, errPath string, auth 
 	return nil
 }
 
-// redact removes the token from a server-provided string (defence in depth:
-// authentik does not echo it).
+// clientSecretField matches a "client_secret" JSON member, its value cut
+// off or whole: provider answers carry the stored secret.
+var clientSecretField = regexp.MustCompile(`("client_secret"\s*:\s*")[^"]*"?`)
+
+// redact removes the token and any client_secret value from a
+// server-provided string (defence in depth: authentik does not echo the
+// token, but an excerpt of a provider answer would hold its secret).
 func (c *Client) redact(s string) string {
-	if c.token == "" {
+	s = clientSecretField.ReplaceAllString(s, `${1}[REDACTED]"`)
+	return maskSecret(s, c.token)
+}
+
+// maskSecret replaces every occurrence of secret in s ("" masks nothing).
+func maskSecret(s, secret string) string {
+	if secret == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+	return strings.ReplaceAll(s, secret, "[REDACTED]")
 }
 
 // scrub makes sure a transport error cannot carry the token.

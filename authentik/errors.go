@@ -70,6 +70,17 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// mask rewrites the server-provided texts (Detail and field messages)
+// through redact.
+func (e *APIError) mask(redact func(string) string) {
+	e.Detail = redact(e.Detail)
+	for _, msgs := range e.Fields {
+		for i := range msgs {
+			msgs[i] = redact(msgs[i])
+		}
+	}
+}
+
 // Is maps status codes and DRF codes to the sentinels.
 func (e *APIError) Is(target error) bool {
 	switch target {

@@ -443,6 +443,10 @@ func (c *Client) providerCall(ctx context.Context, method string, pk int, r *OAu
 	}
 	var raw oauth2ProviderJSON
 	if err := c.do(ctx, method, p, nil, body, &raw); err != nil {
+		// the server may quote the client secret it was sent
+		if ae, ok := err.(*APIError); ok && r != nil {
+			ae.mask(func(s string) string { return maskSecret(s, r.ClientSecret) })
+		}
 		return nil, err
 	}
 	if err := raw.valid(); err != nil {
