@@ -175,7 +175,7 @@ func (a *accessible) connect(sd side) error {
 			s.pin = ce.Fingerprint
 			if a.c.opts.Remember != nil {
 				_ = a.c.opts.Remember(Remembered{ProxmoxURL: a.conn.ProxmoxURL, ProxmoxPin: pinIf(sd == sideProxmox, s.pin, a.conn.ProxmoxPin),
-					AuthentikURL: a.conn.AuthentikURL, AuthentikPin: pinIf(sd == sideAuthentik, s.pin, a.conn.AuthentikPin), Inputs: a.in})
+					AuthentikURL: a.conn.AuthentikURL, AuthentikPin: pinIf(sd == sideAuthentik, s.pin, a.conn.AuthentikPin)})
 			}
 			continue
 		case err != nil:
@@ -342,6 +342,7 @@ func (a *accessible) setup(mode planMode) error {
 			return fmt.Errorf("the setup does not work as it is: %s", strings.Join(pm.plan.Problems, "; "))
 		}
 		if mode == planSetup {
+			a.remember()
 			return a.done(&steps.Result{Realm: a.in.Realm})
 		}
 		return nil
@@ -390,7 +391,21 @@ func (a *accessible) setup(mode planMode) error {
 		a.printf("%s Removed.\n", glyphOK)
 		return nil
 	}
+	a.remember()
 	return a.done(res)
+}
+
+// remember hands the connection and the applied choices to the config
+// file, as the full-screen wizard does after an apply.
+func (a *accessible) remember() {
+	if a.c.opts.Remember == nil {
+		return
+	}
+	r := Remembered{AuthentikURL: a.conn.AuthentikURL, AuthentikPin: a.conn.AuthentikPin,
+		ProxmoxURL: a.conn.ProxmoxURL, ProxmoxPin: a.conn.ProxmoxPin, Inputs: a.in}
+	if err := a.c.opts.Remember(r); err != nil {
+		a.c.log.printf("remember: %v", err)
+	}
 }
 
 func (a *accessible) printEvent(ev steps.Event) {

@@ -29,10 +29,16 @@ func TestAccessibleDemoRun(t *testing.T) {
 		"y", // add alice to admin
 	}, "\n") + "\n"
 	opts.Input = strings.NewReader(answers)
+	var remembered []Remembered
+	opts.Remember = func(r Remembered) error { remembered = append(remembered, r); return nil }
 	if err := Run(ctx, opts); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	got := out.String()
+	// Line mode, too, hands the applied choices to the config file.
+	if n := len(remembered); n == 0 || remembered[n-1].Inputs.Realm != "authentik" || remembered[n-1].Inputs.SubjectMode == "" {
+		t.Errorf("remembered %+v", remembered)
+	}
 	for _, want := range []string{
 		"== Options ==", "preview: alice → alice@example.com@authentik", "not usable:",
 		"== Checks ==", "== Plan ==", "+ provider", "== Apply ==", "✓ Authentik OAuth2 provider",

@@ -251,6 +251,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return newApplyScreen(m.c, msg.mode, msg.engine, msg.plan, msg.orig, msg.allowConflicts, m.clients, m.inputs)
 		})
 
+	case applyFinishedMsg:
+		// Remember the choices as soon as the plan is applied: a user who
+		// quits on the apply screen has the same setup as one who goes on
+		// to the done screen, and a rerun must read the same choices.
+		cmd := m.screen().update(msg)
+		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen && msg.err == nil && msg.result != nil && a.mode != planRemove {
+			m.remember()
+		}
+		return m, cmd
+
 	case gotoDoneMsg:
 		m.result, m.removed = msg.result, msg.removed
 		if !msg.removed && msg.result != nil {
@@ -484,8 +494,11 @@ func (m *Model) rememberPin(msg pinAcceptedMsg) {
 	if m.c.opts.Remember == nil {
 		return
 	}
+	// Only the connection: the options are not chosen yet, and writing
+	// their defaults now would overwrite what a rerun should read (e.g.
+	// all_nodes). Remembered.Inputs stays empty until an apply succeeds.
 	r := Remembered{AuthentikURL: m.conn.AuthentikURL, AuthentikPin: m.conn.AuthentikPin,
-		ProxmoxURL: m.conn.ProxmoxURL, ProxmoxPin: m.conn.ProxmoxPin, Inputs: m.inputs}
+		ProxmoxURL: m.conn.ProxmoxURL, ProxmoxPin: m.conn.ProxmoxPin}
 	switch msg.side {
 	case sideProxmox:
 		r.ProxmoxURL, r.ProxmoxPin = msg.url, msg.pin

@@ -90,7 +90,9 @@ type DemoUser struct {
 type Remembered struct {
 	AuthentikURL, AuthentikPin string
 	ProxmoxURL, ProxmoxPin     string
-	Inputs                     steps.Inputs
+	// Inputs are the applied choices; empty (Realm "") when only a
+	// connection or pin changed, so defaults never overwrite the file.
+	Inputs steps.Inputs
 }
 
 // Run shows the wizard until the user quits or ctx ends. It returns nil

@@ -628,3 +628,31 @@ func TestNothingToDoKeepsTheIssuer(t *testing.T) {
 		t.Fatalf("got %#v", msg)
 	}
 }
+
+// TestRememberChoicesAfterApplyNotAtPin: pinning a certificate remembers
+// the connection only (no default choices that would overwrite the
+// file); a successful apply remembers the choices, even if the user quits
+// on the apply screen; a failed one does not.
+func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
+	var got []Remembered
+	in := fxInputs()
+	in.AllNodes = true
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		return newApplyScreen(c, planSetup, nil, fxPlan(), nil, false, nil, in)
+	}, func(o *Options) { o.Remember = func(r Remembered) error { got = append(got, r); return nil } })
+	m.inputs = in
+	m.Update(pinAcceptedMsg{side: sideProxmox, url: "https://127.0.0.1:8006", pin: "AA:BB"})
+	if len(got) != 1 || got[0].ProxmoxPin != "AA:BB" || got[0].Inputs.Realm != "" {
+		t.Fatalf("after the pin: %+v", got)
+	}
+	s := m.screens[scrApply].(*applyScreen)
+	s.running = true
+	send(m, applyFinishedMsg{gen: s.gen, err: context.DeadlineExceeded})
+	if len(got) != 1 {
+		t.Fatalf("a failed apply remembered: %+v", got[1:])
+	}
+	send(m, applyFinishedMsg{gen: s.gen, result: &steps.Result{Realm: in.Realm}})
+	if len(got) != 2 || got[1].Inputs.Realm != in.Realm || !got[1].Inputs.AllNodes {
+		t.Fatalf("after the apply: %+v", got)
+	}
+}
