@@ -287,6 +287,9 @@ func (s *applyScreen) view() string {
 		if r.state == rowNone && msg == "" {
 			msg = "nothing to do"
 		}
+		if r.state == rowDone && msg == "" {
+			msg = s.planned(r.step)
+		}
 		if msg != "" {
 			line += " " + st.Muted.Render(truncate(msg, max(10, w-38)))
 		}
@@ -300,6 +303,25 @@ func (s *applyScreen) view() string {
 		b.WriteString("\n" + st.Warn.Render("Cancel the run?") + " Steps already done stay done. y / n\n")
 	}
 	return b.String()
+}
+
+// planned is the result line of a finished step the engine reported
+// without a message: what the plan said this step would do ("created
+// provider Proxmox VE"), so every ✓ row says what it changed.
+func (s *applyScreen) planned(step string) string {
+	if s.plan == nil {
+		return ""
+	}
+	past := map[steps.Action]string{steps.ActionCreate: "created", steps.ActionUpdate: "changed",
+		steps.ActionConflict: "changed", steps.ActionDelete: "removed"}
+	var parts []string
+	for _, it := range s.plan.Items {
+		if it.Step != step || past[it.Action] == "" {
+			continue
+		}
+		parts = append(parts, strings.TrimSpace(past[it.Action]+" "+it.Kind+" "+it.Name))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // resultLine sums up the run in the plan's own terms, so that "Plan: 5 to

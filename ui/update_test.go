@@ -353,6 +353,11 @@ func TestApplyEventsDriveRows(t *testing.T) {
 			t.Errorf("%s: state %v, want %v", r.step, r.state, w)
 		}
 	}
+	// A ✓ row without an engine message says what the plan had it do.
+	send(m, applyEventMsg{gen: s.gen, ev: steps.Event{Step: steps.StepApplication, Phase: steps.PhaseDone}, events: ch})
+	if v := m.View(); !strings.Contains(v, "created application proxmox") {
+		t.Fatalf("no result line for the application row:\n%s", v)
+	}
 	send(m, applyFinishedMsg{gen: s.gen, err: &steps.StepError{Step: steps.StepProvider, Err: context.DeadlineExceeded}})
 	v := m.View()
 	if !strings.Contains(v, "A step failed") || !strings.Contains(v, "Press r to retry") {
