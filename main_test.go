@@ -268,6 +268,11 @@ func TestNormalizeURL(t *testing.T) {
 		{in: "https://pve.example/?a=b", bad: true},
 		{in: "https://pve.example/#x", bad: true},
 		{in: "https://u:p@pve.example", bad: true},
+		// credentials next to another mistake: the error quotes the input
+		{in: "http://u:p@pve.example", bad: true},
+		{in: "https://u:p@pve.example:bad", bad: true},
+		{in: "u:p/q?#@pve.example", bad: true},
+		{in: "https://u:p@", bad: true},
 	}
 	for _, c := range cases {
 		got, err := normalizeURL(c.in, c.port, c.strip...)
@@ -275,7 +280,7 @@ func TestNormalizeURL(t *testing.T) {
 			if err == nil {
 				t.Errorf("normalizeURL(%q) = %q, want error", c.in, got)
 			}
-			if err != nil && strings.Contains(err.Error(), "u:p@") {
+			if err != nil && strings.Contains(err.Error(), "u:p") {
 				t.Errorf("error echoes credentials: %v", err)
 			}
 			continue

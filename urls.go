@@ -21,6 +21,7 @@ func normalizeURL(raw, defaultPort string, stripPaths ...string) (string, error)
 	if s == "" {
 		return "", fmt.Errorf("is empty")
 	}
+	raw = shownURL(s)
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
@@ -36,8 +37,7 @@ func normalizeURL(raw, defaultPort string, stripPaths ...string) (string, error)
 		return "", fmt.Errorf("has scheme %q: want https://host[:port]", u.Scheme)
 	}
 	if u.User != nil {
-		// Never echo the input: it may hold a password.
-		return "", fmt.Errorf("must not contain a user name or password: give credentials through the environment")
+		return "", fmt.Errorf("must not contain a user name or password (%q): give credentials through the environment (see pvesso help)", raw)
 	}
 	host := u.Hostname()
 	if host == "" {
@@ -79,4 +79,19 @@ func normalizeURL(raw, defaultPort string, stripPaths ...string) (string, error)
 		hostport = "[" + host + "]"
 	}
 	return "https://" + hostport, nil
+}
+
+// shownURL is s as an error may quote it: everything before the last "@"
+// after the scheme (a user name and a password, which may hold "/", "?" or
+// "#") is replaced by "***". Errors quote it even when s does not parse.
+func shownURL(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return s
+	}
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	}
+	return s[:start] + "***@" + s[at+1:]
 }
