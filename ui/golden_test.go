@@ -327,7 +327,10 @@ func TestGoldenMenu(t *testing.T) {
 func TestGoldenUsersAdded(t *testing.T) {
 	m := goldenModel(t, scrUsers, func(c *common) screen {
 		s := newUsersScreen(c, nil, fxInputs(), fxUsers(), []steps.RealmUser{{UserID: "alice@example.com@authentik", Groups: []string{"admin"}}, {UserID: "carol@example.com@authentik"}})
+		// As usersAddedMsg leaves it: bob added, marked in the group.
 		s.added = &steps.Result{Users: []string{"bob@example.com@authentik"}}
+		s.items = []steps.Item{{Step: steps.StepUsers, Kind: "user", Name: "bob@example.com@authentik", Action: steps.ActionCreate}}
+		s.inGroup["bob@example.com@authentik"] = true
 		s.list.cursor = 1
 		return s
 	})
@@ -335,3 +338,67 @@ func TestGoldenUsersAdded(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestGoldenAuthentikTrust(t *testing.T) {
+	m := goldenModel(t, scrAuthentik, func(c *common) screen {
+		s := newConnScreen(c, sideAuthentik, steps.Conn{AuthentikURL: fxAuthentik})
+		s.state = connTrust
+		s.cert = &tlstrust.CertError{Host: "127.0.0.1", Reason: "signed by an unknown authority",
+			Fingerprint: "A1:BB:36:E6:32:06:8A:47:30:E4:4E:C8:0E:5E:74:AD:11:A1:87:4D:5A:32:5B:47:82:F6:17:07:84:21:46:8F",
+			Subject:     "CN=auth.example.lan", Issuer: "CN=authentik Self-signed Certificate",
+			NotAfter: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}
+		return s
+	})
+	golden(t, m, false)
+}
+
+// planNoConflict is fxPlan without the realm conflict.
+func planNoConflict() *steps.Plan {
+	p := fxPlan()
+	for i := range p.Items {
+		if p.Items[i].Action == steps.ActionConflict {
+			p.Items[i].Action, p.Items[i].Note = steps.ActionCreate, ""
+			p.Items[i].Changes = []steps.Change{{Field: "issuer-url", New: fxAuthentik + "/application/o/proxmox/"}, {Field: "client-key", New: "y", Secret: true}}
+		}
+	}
+	return p
+}
+
+func TestGoldenPlan(t *testing.T) {
+	m := goldenModel(t, scrPlan, func(c *common) screen {
+		s := newPlanScreen(c, planSetup, nil, fxInputs())
+		s.plan = planNoConflict()
+		return s
+	})
+	golden(t, m, false)
+}
+
+// TestGoldenApplyCancelAsk: a run in progress (spinner on the realm row)
+// after ctrl+c: the question, not a quit.
+func TestGoldenApplyCancelAsk(t *testing.T) {
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		s := newApplyScreen(c, planSetup, nil, planNoConflict(), nil, false, nil, fxInputs())
+		s.running, s.confirm = true, true
+		s.rows[0].state, s.rows[0].message = rowDone, "checks passed"
+		s.rows[1].state = rowNone
+		s.rows[2].state, s.rows[3].state = rowDone, rowDone
+		s.rows[4].state = rowRunning
+		return s
+	})
+	golden(t, m, false)
+}
+
+func TestGoldenApplyDone(t *testing.T) {
+	m := goldenModel(t, scrApply, func(c *common) screen {
+		p := planNoConflict()
+		s := newApplyScreen(c, planSetup, nil, p, nil, false, nil, fxInputs())
+		for i := range s.rows {
+			s.rows[i].state = rowDone
+		}
+		s.rows[0].message = "checks passed"
+		s.rows[1].state = rowNone
+		s.result = &steps.Result{Realm: "authentik", Writes: 4}
+		return s
+	})
+	golden(t, m, false)
+}

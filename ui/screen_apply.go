@@ -249,7 +249,9 @@ func (s *applyScreen) setKeys(k *KeyMap) {
 	k.Retry.SetEnabled(!s.running && s.err != nil)
 	k.Back.SetEnabled(!s.running && s.err != nil)
 	k.Quit.SetEnabled(!s.running)
-	k.Abort.SetHelp("ctrl+c", "cancel")
+	if s.running {
+		k.Abort.SetHelp("ctrl+c", "cancel") // asks first
+	}
 }
 
 func (s *applyScreen) view() string {
