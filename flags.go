@@ -461,7 +461,7 @@ func (o *options) readSecrets(getenv func(string) string, needCreds bool) error 
 			return usagef("%s is set but %s is not: set the password too (or use %s)", envProxmoxUser, envProxmoxPass, envProxmoxToken)
 		}
 	case needCreds:
-		return usagef("missing Proxmox credentials: set %s (USER@REALM!TOKENID=SECRET) or %s and %s", envProxmoxToken, envProxmoxUser, envProxmoxPass)
+		return usagef("missing Proxmox credentials: set %s (USER@REALM!TOKENID=SECRET), pass --proxmox-token-file FILE, or set %s and %s", envProxmoxToken, envProxmoxUser, envProxmoxPass)
 	}
 	return nil
 }

@@ -197,7 +197,7 @@ func TestUsageErrorsExit2NamingTheFix(t *testing.T) {
 		{"no authentik token", without(goodEnv(), envAuthentikToken), []string{"setup", "--plan"}, []string{envAuthentikToken, "--authentik-token-file"}},
 		{"empty token file", without(goodEnv(), envAuthentikToken), []string{"status", "--authentik-token-file", emptyFile}, []string{"--authentik-token-file", "empty"}},
 		{"missing token file", goodEnv(), []string{"status", "--authentik-token-file", filepath.Join(dir, "nope")}, []string{"--authentik-token-file"}},
-		{"no proxmox creds", without(goodEnv(), envProxmoxToken), []string{"status"}, []string{envProxmoxToken, envProxmoxUser, envProxmoxPass}},
+		{"no proxmox creds", without(goodEnv(), envProxmoxToken), []string{"status"}, []string{envProxmoxToken, "--proxmox-token-file", envProxmoxUser, envProxmoxPass}},
 		{"user without password", with(without(goodEnv(), envProxmoxToken), envProxmoxUser, "root@pam"), []string{"status"}, []string{envProxmoxPass}},
 		{"user without realm", with(without(goodEnv(), envProxmoxToken), envProxmoxUser, "root", envProxmoxPass, "pw"), []string{"status"}, []string{envProxmoxUser, "root@pam"}},
 		{"malformed api token", with(goodEnv(), envProxmoxToken, "justasecretvalue"), []string{"status"}, []string{envProxmoxToken, "USER@REALM!TOKENID=SECRET"}},
@@ -232,7 +232,7 @@ func TestUsageErrorsExit2NamingTheFix(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("usage error wrote to stdout: %q", r.stdout)
 			}
-			for _, secret := range []string{"ak-token-value", "11111111-2222-3333-4444-555555555555", "justasecretvalue"} {
+			for _, secret := range []string{"ak-token-value", "11111111-2222-3333-4444-555555555555", "justasecretvalue", "root:pw"} {
 				if strings.Contains(r.all(), secret) {
 					t.Errorf("output leaks a secret: %q", r.all())
 				}
