@@ -296,19 +296,31 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 		p.summary(eng, nil)
 		return exitOK
 	}
-	if !p.o.yes {
-		return p.awaitYes(plan)
+	res, code, ok := p.write(ctx, plan, "apply", eng.Apply)
+	if !ok {
+		return code
 	}
-	p.applying = true
-	res, err := eng.Apply(ctx, plan, p.applyOptions())
-	p.out.Result = res
-	if err != nil {
-		return p.fail(ctx, "apply", err)
-	}
-	p.out.Applied = true
 	p.saveConfig()
 	p.summary(eng, res)
 	return exitOK
+}
+
+// write runs do (the engine's Apply or Remove) on plan once --yes is
+// given; ok false means the run ends with code (waiting for --yes, or
+// failed during what).
+func (p *plain) write(ctx context.Context, plan *steps.Plan, what string,
+	do func(context.Context, *steps.Plan, steps.ApplyOptions) (*steps.Result, error)) (res *steps.Result, code int, ok bool) {
+	if !p.o.yes {
+		return nil, p.awaitYes(plan), false
+	}
+	p.applying = true
+	res, err := do(ctx, plan, p.applyOptions())
+	p.out.Result = res
+	if err != nil {
+		return res, p.fail(ctx, what, err), false
+	}
+	p.out.Applied = true
+	return res, exitOK, true
 }
 
 func (p *plain) awaitYes(plan *steps.Plan) int {
@@ -375,16 +387,10 @@ func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 		p.printf("nothing to do: every user is already in group %q\n", p.o.group)
 		return exitOK
 	}
-	if !p.o.yes {
-		return p.awaitYes(plan)
+	res, code, ok := p.write(ctx, plan, "users", eng.Apply)
+	if !ok {
+		return code
 	}
-	p.applying = true
-	res, err := eng.Apply(ctx, plan, p.applyOptions())
-	p.out.Result = res
-	if err != nil {
-		return p.fail(ctx, "users", err)
-	}
-	p.out.Applied = true
 	if res != nil {
 		p.out.Users = res.Users
 		for _, u := range res.Users {
@@ -482,16 +488,10 @@ func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
 	if p.o.plan {
 		return exitOK
 	}
-	if !p.o.yes {
-		return p.awaitYes(plan)
+	_, code, ok := p.write(ctx, plan, "remove", eng.Remove)
+	if !ok {
+		return code
 	}
-	p.applying = true
-	res, err := eng.Remove(ctx, plan, p.applyOptions())
-	p.out.Result = res
-	if err != nil {
-		return p.fail(ctx, "remove", err)
-	}
-	p.out.Applied = true
 	p.printf("removed what pvesso managed\n")
 	return exitOK
 }
