@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -485,6 +486,10 @@ func (a *accessible) done(res *steps.Result) error {
 	r := lookupRights(a.ctx, 0, a.cl, a.in, a.c.opts.EngineOptions, who)().(userRightsMsg)
 	ds.rights = &r
 	a.printf("%s %s logged in.\n%s", glyphOK, who, ds.rightsView())
+	if r.err == nil && slices.Contains(r.groups, a.in.Group) {
+		a.printf("%s %s is already in %q.\nThe closed loop works: Authentik → Proxmox → rights.\n", glyphOK, who, a.in.Group)
+		return nil
+	}
 	add, err := a.confirm(fmt.Sprintf("Add %s to %q (%s on %s)?", who, a.in.Group, a.in.Role, a.in.ACLPath), true)
 	if err != nil || !add {
 		return err

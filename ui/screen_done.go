@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,6 +46,7 @@ type doneScreen struct {
 	noWindow bool // show the URL to copy
 	who      string
 	simLogin bool // the login was the demo's simulated one (no browser session)
+	already  bool // the user who logged in was in the group already
 	rights   *userRightsMsg
 	err      error
 	pollErr  error
@@ -126,6 +128,11 @@ func (s *doneScreen) update(msg tea.Msg) tea.Cmd {
 		if msg.gen == s.gen {
 			r := msg
 			s.rights = &r
+			// Already in the group (e.g. through a groups claim): nothing
+			// to offer, the loop is closed.
+			if s.state == loginSeen && msg.err == nil && slices.Contains(msg.groups, s.in.Group) {
+				s.state, s.already = loginAdded, true
+			}
 		}
 		return nil
 	case tea.KeyMsg:
@@ -343,9 +350,13 @@ func (s *doneScreen) loginView() string {
 		if strings.HasSuffix(s.who, " ") {
 			fmt.Fprintf(&b, "  %s %s logged in; left without group (add later: pvesso users add).\n", st.glyph(glyphOK), who)
 		} else {
-			fmt.Fprintf(&b, "  %s %s logged in and is now in %q.\n", st.glyph(glyphOK), st.Code.Render(who), s.in.Group)
+			now := "now "
+			if s.already {
+				now = "already "
+			}
+			fmt.Fprintf(&b, "  %s %s logged in and is %sin %q.\n", st.glyph(glyphOK), st.Code.Render(who), now, s.in.Group)
 			b.WriteString(s.rightsView())
-			if !s.simLogin {
+			if !s.simLogin && !s.already {
 				b.WriteString("    Log out and in again in that window to use them.\n")
 			}
 		}

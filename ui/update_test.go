@@ -661,3 +661,29 @@ func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
 		t.Fatalf("after the apply: %+v", got)
 	}
 }
+
+// TestDoneNoOfferWhenAlreadyInGroup: a first login by a user who is in
+// the admin group already closes the loop without the "add?" question.
+func TestDoneNoOfferWhenAlreadyInGroup(t *testing.T) {
+	for _, c := range []struct {
+		groups []string
+		want   loginState
+	}{{nil, loginSeen}, {[]string{"admin"}, loginAdded}} {
+		m := goldenModel(t, scrDone, func(c *common) screen {
+			return newDoneScreen(c, nil, fxInputs(), steps.Conn{}, &steps.Result{Realm: "authentik"}, false)
+		})
+		s := m.screens[scrDone].(*doneScreen)
+		s.state, s.who = loginSeen, "carol@example.com@authentik"
+		send(m, userRightsMsg{gen: s.gen, userid: s.who, groups: c.groups})
+		if s.state != c.want {
+			t.Fatalf("groups %v: state %v, want %v", c.groups, s.state, c.want)
+		}
+		v := m.View()
+		if offered := strings.Contains(v, "y / n"); offered != (c.want == loginSeen) {
+			t.Fatalf("groups %v: offer shown %v:\n%s", c.groups, offered, v)
+		}
+		if c.want == loginAdded && !strings.Contains(v, `is already in "admin"`) {
+			t.Fatalf("view:\n%s", v)
+		}
+	}
+}
