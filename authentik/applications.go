@@ -101,13 +101,8 @@ type ListApplicationsOptions struct {
 // superuser_full_list=true: without it authentik lists only the
 // applications the calling user may open, cached per user.
 func (c *Client) ListApplications(ctx context.Context, o ListApplicationsOptions) ([]Application, error) {
-	q := url.Values{"superuser_full_list": {"true"}}
-	if o.Slug != "" {
-		q.Set("slug", o.Slug)
-	}
-	if o.Name != "" {
-		q.Set("name", o.Name)
-	}
+	q := filterQuery("slug", o.Slug, "name", o.Name)
+	q.Set("superuser_full_list", "true")
 	raw, err := list[applicationJSON](ctx, c, "/core/applications/", q)
 	if err != nil {
 		return nil, err

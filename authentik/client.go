@@ -444,6 +444,18 @@ func (c *Client) scrub(err error) error {
 	return errors.New(c.redact(err.Error()))
 }
 
+// filterQuery builds a query from name, value pairs, leaving out the empty
+// values (an empty filter value does not filter).
+func filterQuery(pairs ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	return q
+}
+
 // pagination is authentik's pagination object; next/previous are page
 // numbers, 0 meaning none.
 type pagination struct {

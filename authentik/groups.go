@@ -41,10 +41,7 @@ func (c *Client) ListGroups(ctx context.Context, o ListGroupsOptions) ([]Group, 
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	if o.Name != "" {
-		q.Set("name", o.Name)
-	}
+	q := filterQuery("name", o.Name)
 	if v.hasGroupsIncludeUsers() {
 		q.Set("include_users", "false")
 	}

@@ -139,12 +139,9 @@ type ListKeyPairsOptions struct {
 // together with the version detection. With KeyTypes the query depends on
 // the version (key_type exists from 2025.12) and waits for it.
 func (c *Client) ListKeyPairs(ctx context.Context, o ListKeyPairsOptions) ([]KeyPair, error) {
-	q := url.Values{}
+	q := filterQuery("name", o.Name)
 	if o.HasKey != nil && *o.HasKey {
 		q.Set("has_key", "true")
-	}
-	if o.Name != "" {
-		q.Set("name", o.Name)
 	}
 	want := map[string]bool{}
 	for _, t := range o.KeyTypes {

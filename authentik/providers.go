@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -369,13 +368,7 @@ type ListProvidersOptions struct {
 // redirect_uris differs), so on a fresh client it is sent together with the
 // version detection.
 func (c *Client) ListOAuth2Providers(ctx context.Context, o ListProvidersOptions) ([]OAuth2Provider, error) {
-	q := url.Values{}
-	if o.Name != "" {
-		q.Set("name", o.Name)
-	}
-	if o.ClientID != "" {
-		q.Set("client_id", o.ClientID)
-	}
+	q := filterQuery("name", o.Name, "client_id", o.ClientID)
 	var (
 		raw     []oauth2ProviderJSON
 		readErr error

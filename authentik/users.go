@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 )
@@ -152,16 +151,7 @@ type ListUsersOptions struct {
 
 // ListUsers lists users (GET /core/users/), following pagination.
 func (c *Client) ListUsers(ctx context.Context, o ListUsersOptions) ([]User, error) {
-	q := url.Values{}
-	if o.Username != "" {
-		q.Set("username", o.Username)
-	}
-	if o.Email != "" {
-		q.Set("email", o.Email)
-	}
-	if o.Search != "" {
-		q.Set("search", o.Search)
-	}
+	q := filterQuery("username", o.Username, "email", o.Email, "search", o.Search)
 	if o.Active != nil {
 		q.Set("is_active", strconv.FormatBool(*o.Active))
 	}
