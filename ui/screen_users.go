@@ -53,7 +53,9 @@ func newUsersScreen(c *common, cl *steps.Clients, in steps.Inputs, ak []steps.Us
 		if known[u.UserID] {
 			continue
 		}
-		s.list.items = append(s.list.items, listItem{label: u.UserID, detail: "seen in Proxmox", value: u.UserID})
+		// The section header says where these come from; the row keeps
+		// the width for the whole userid.
+		s.list.items = append(s.list.items, listItem{label: u.UserID, value: u.UserID})
 		s.ids = append(s.ids, u.UserID)
 	}
 	return s
@@ -168,7 +170,11 @@ func (s *usersScreen) view() string {
 		if i < len(s.ids) && s.inGroup[s.ids[i]] {
 			detail += "  " + st.OK.Render(glyphOK+" in "+s.in.Group)
 		}
-		lines = append(lines, truncateANSI(fmt.Sprintf("%s%s %-24s %s", cur, box, truncate(it.label, 24), detail), s.c.contentWidth()))
+		labelW := 24
+		if i >= s.split { // a Proxmox userid, no detail column
+			labelW = max(labelW, s.c.contentWidth()-len(s.in.Group)-18)
+		}
+		lines = append(lines, truncateANSI(strings.TrimRight(fmt.Sprintf("%s%s %-*s %s", cur, box, labelW, truncate(it.label, labelW), detail), " "), s.c.contentWidth()))
 	}
 	if len(s.list.items) == 0 {
 		lines = append(lines, st.Muted.Render("No users found in Authentik or in the realm."))
