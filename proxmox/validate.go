@@ -13,7 +13,6 @@ var (
 	realmRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.\-_]+$`)
 	userIDRE  = regexp.MustCompile(`^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$`)
 	groupIDRE = regexp.MustCompile(`^[A-Za-z0-9.\-_]+$`)
-	configRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_\-]+$`)
 )
 
 func checkRealm(realm string) error {
