@@ -63,6 +63,11 @@ func TestPinAcceptsAndRefuses(t *testing.T) {
 	if !errors.As(err, &ce) || !ce.PinMismatch || ce.Fingerprint != s.Fingerprint() {
 		t.Fatalf("want pin mismatch carrying %s, got %v", s.Fingerprint(), err)
 	}
+	// the pin wins over a chain that verifies: a different leaf is refused
+	err = get(t, tlstrust.Config{Pin: other.Fingerprint(), Roots: s.CertPool()}, s.URL())
+	if !errors.As(err, &ce) || !ce.PinMismatch {
+		t.Fatalf("trusted chain with another pin: want pin mismatch, got %v", err)
+	}
 }
 
 func TestCAFileAndRoots(t *testing.T) {
