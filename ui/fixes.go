@@ -15,6 +15,12 @@ var wizardFixes = strings.NewReplacer(
 	"use an API token of an Authentik superuser (Authentik screen)",
 	"set PROXMOX_VE_OTP to the current one-time code, or use PROXMOX_VE_API_TOKEN",
 	"enter the current TOTP code, or log in with an API token",
+	// Usage errors arrive as "set " + the flag. Matches are leftmost, then
+	// in this order: longer texts first.
+	"AUTHENTIK_TOKEN / --authentik-token-file", "the API token on the Authentik screen",
+	"--authentik-url / AUTHENTIK_URL / AUTHENTIK_TOKEN", "the Authentik URL and API token",
+	"set PROXMOX_VE_API_TOKEN or PROXMOX_VE_USERNAME + PROXMOX_VE_PASSWORD", "enter a Proxmox API token, or user and password, on the Proxmox screen",
+	"set PROXMOX_VE_API_TOKEN", "check the API token on the Proxmox screen",
 	"(PROXMOX_VE_API_TOKEN, privilege separation off)", "(privilege separation off)",
 	"(PROXMOX_VE_API_TOKEN)", "(Proxmox screen)",
 	"--proxmox-url / PROXMOX_VE_ENDPOINT", "the Proxmox URL",

@@ -216,7 +216,7 @@ func TestGoldenAuthentikForm(t *testing.T) {
 func TestGoldenDiscoverError(t *testing.T) {
 	m := goldenModel(t, scrDiscover, func(c *common) screen {
 		s := newDiscoverScreen(c, steps.Conn{}, fxInputs())
-		s.err = &steps.CheckError{Step: steps.StepPreflight, Detail: "Authentik token invalid or expired (403)", Fix: "create a new API token and set AUTHENTIK_TOKEN"}
+		s.err = &steps.CheckError{Step: steps.StepPreflight, Detail: "Authentik token invalid or expired (403)", Fix: "set AUTHENTIK_TOKEN (or --authentik-token-file) to a valid API token of a superuser"}
 		return s
 	})
 	golden(t, m, false)
