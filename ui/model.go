@@ -255,9 +255,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// Remember the choices as soon as the plan is applied: a user who
 		// quits on the apply screen has the same setup as one who goes on
 		// to the done screen, and a rerun must read the same choices.
+		// The summary printed after the program ends needs the result too.
 		cmd := m.screen().update(msg)
-		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen && msg.err == nil && msg.result != nil && a.mode != planRemove {
-			m.remember()
+		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen && msg.err == nil && msg.result != nil {
+			m.result, m.removed = msg.result, a.mode == planRemove
+			if !m.removed {
+				m.remember()
+			}
 		}
 		return m, cmd
 

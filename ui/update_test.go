@@ -653,12 +653,16 @@ func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
 	s := m.screens[scrApply].(*applyScreen)
 	s.running = true
 	send(m, applyFinishedMsg{gen: s.gen, err: context.DeadlineExceeded})
-	if len(got) != 1 {
+	if len(got) != 1 || m.summary() != "" {
 		t.Fatalf("a failed apply remembered: %+v", got[1:])
 	}
 	send(m, applyFinishedMsg{gen: s.gen, result: &steps.Result{Realm: in.Realm}})
 	if len(got) != 2 || got[1].Inputs.Realm != in.Realm || !got[1].Inputs.AllNodes {
 		t.Fatalf("after the apply: %+v", got)
+	}
+	// Quitting here still prints what was set up.
+	if !strings.Contains(m.summary(), "is set up") {
+		t.Fatalf("summary %q", m.summary())
 	}
 }
 
