@@ -305,7 +305,9 @@ Run "pvesso setup --help" for the flags.
 	return b.String()
 }
 
-var reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*=\S+$`)
+// reToken: the token id has the pattern of pve-9.2-apidoc.json's tokenid
+// (a letter, then one or more of A-Z a-z 0-9 . - _).
+var reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+=\S+$`)
 
 // resolve fills every option from flag > environment > config file >
 // default, reads the secrets, and validates. needCreds says whether missing
@@ -451,7 +453,7 @@ func (o *options) readSecrets(getenv func(string) string, needCreds bool) error 
 	switch {
 	case o.proxmoxToken != "":
 		if !reToken.MatchString(o.proxmoxToken) {
-			return usagef("%s is not an API token: want USER@REALM!TOKENID=SECRET, e.g. root@pam!pvesso=xxxxxxxx-xxxx-...", src)
+			return usagef("%s is not an API token: want USER@REALM!TOKENID=SECRET (TOKENID: a letter, then at least one more of A-Z a-z 0-9 . - _), e.g. root@pam!pvesso=xxxxxxxx-xxxx-...", src)
 		}
 	case o.proxmoxUser != "":
 		if !strings.Contains(o.proxmoxUser, "@") {

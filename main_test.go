@@ -201,6 +201,7 @@ func TestUsageErrorsExit2NamingTheFix(t *testing.T) {
 		{"user without password", with(without(goodEnv(), envProxmoxToken), envProxmoxUser, "root@pam"), []string{"status"}, []string{envProxmoxPass}},
 		{"user without realm", with(without(goodEnv(), envProxmoxToken), envProxmoxUser, "root", envProxmoxPass, "pw"), []string{"status"}, []string{envProxmoxUser, "root@pam"}},
 		{"malformed api token", with(goodEnv(), envProxmoxToken, "justasecretvalue"), []string{"status"}, []string{envProxmoxToken, "USER@REALM!TOKENID=SECRET"}},
+		{"one-letter token id", with(goodEnv(), envProxmoxToken, "root@pam!x=11111111-2222-3333-4444-555555555555"), []string{"status"}, []string{envProxmoxToken, "at least one more"}},
 		{"bad proxmox pin", goodEnv(), []string{"status", "--proxmox-fingerprint", "abc"}, []string{"--proxmox-fingerprint", "SHA-256"}},
 		{"bad authentik pin env", with(goodEnv(), envAuthentikPin, "zz:zz"), []string{"status"}, []string{envAuthentikPin}},
 		{"missing ca file", goodEnv(), []string{"status", "--ca-file", filepath.Join(dir, "ca.pem")}, []string{"--ca-file"}},
@@ -345,7 +346,7 @@ func TestPrecedence(t *testing.T) {
 	env := map[string]string{
 		envAuthentikURL:   "env-auth.test",
 		envAuthentikToken: "tok",
-		envProxmoxToken:   "root@pam!x=y",
+		envProxmoxToken:   "root@pam!tk=y",
 		envProxmoxPin:     strings.Repeat("CD", 32),
 	}
 	getenv := func(k string) string { return env[k] }

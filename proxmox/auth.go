@@ -53,7 +53,7 @@ func TokenAuth(spec string) (Auth, error) {
 	}
 	id, secret := spec[:i], spec[i+1:]
 	if !tokenIDRE.MatchString(id) {
-		return Auth{}, invalidf("API token id must look like USER@REALM!TOKENID")
+		return Auth{}, invalidf("API token id must look like USER@REALM!TOKENID (REALM and TOKENID: a letter, then at least one more of A-Z a-z 0-9 . - _)")
 	}
 	if user := id[:strings.LastIndex(id, "!")]; len(user) > 64 {
 		return Auth{}, invalidf("API token user id is longer than 64 characters")
