@@ -206,7 +206,10 @@ func (a *accessible) apply(msg connDoneMsg) {
 		a.conn.ProxmoxURL, a.conn.ProxmoxToken, a.conn.ProxmoxPin = c.ProxmoxURL, c.ProxmoxToken, c.ProxmoxPin
 		a.conn.ProxmoxUser, a.conn.ProxmoxPassword, a.conn.ProxmoxOTP = c.ProxmoxUser, c.ProxmoxPassword, c.ProxmoxOTP
 		a.in.ProxmoxURL = c.ProxmoxURL
-		a.c.log.addSecret(c.ProxmoxToken, c.ProxmoxPassword)
+		a.c.log.addSecret(c.ProxmoxToken, c.ProxmoxPassword, c.ProxmoxOTP)
+		if i := strings.LastIndex(c.ProxmoxToken, "="); i >= 0 {
+			a.c.log.addSecret(c.ProxmoxToken[i+1:]) // the secret alone, as the TUI does
+		}
 	case sideAuthentik:
 		a.conn.AuthentikURL, a.conn.AuthentikToken, a.conn.AuthentikPin = c.AuthentikURL, c.AuthentikToken, c.AuthentikPin
 		a.in.AuthentikURL = c.AuthentikURL
