@@ -379,7 +379,7 @@ func (c *Client) send(ctx context.Context, method, rawURL, errPath string, auth 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.scrub(err)
+		return c.scrub(fmt.Errorf("authentik: %s %s: %w", method, errPath, err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))

@@ -2,7 +2,9 @@ package authentik_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -43,5 +45,21 @@ func TestClientSecretNeverInErrors(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, stored) || !strings.Contains(msg, "not JSON") {
 		t.Errorf("list error %q: want the excerpt without the secret", msg)
+	}
+}
+
+// A transport failure names the client and the call, keeps the cause
+// (errors.As still finds it) and never the token.
+func TestTransportErrorNamesTheCall(t *testing.T) {
+	f := newFake(t, "2025.8.1")
+	c := f.client()
+	f.srv.Close()
+	_, err := c.ListGroups(context.Background(), authentik.ListGroupsOptions{})
+	var ue *url.Error
+	if err == nil || !errors.As(err, &ue) {
+		t.Fatalf("want a wrapped *url.Error, got %v", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "authentik: ") || !strings.Contains(msg, "GET /api/v3/admin/version/: ") || strings.Contains(msg, testToken) {
+		t.Errorf("transport error %q", msg)
 	}
 }
