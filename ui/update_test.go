@@ -386,6 +386,17 @@ func TestResizeKeepsEveryScreenInside(t *testing.T) {
 		"done": func(c *common) screen {
 			return newDoneScreen(c, nil, fxInputs(), steps.Conn{}, &steps.Result{IssuerURL: fxAuthentik + "/application/o/proxmox/"}, false)
 		},
+		"apply": func(c *common) screen {
+			s := newApplyScreen(c, planSetup, nil, fxPlan(), nil, false, nil, fxInputs())
+			s.running, s.confirm = true, true
+			return s
+		},
+		"menu": func(c *common) screen {
+			return newMenuScreen(c, nil, fxInputs(), fxFacts(), &steps.Plan{}, fxUsers(), nil)
+		},
+		"users": func(c *common) screen {
+			return newUsersScreen(c, nil, fxInputs(), fxUsers(), []steps.RealmUser{{UserID: "carol@example.com@authentik"}})
+		},
 	}
 	for name, mk := range screens {
 		t.Run(name, func(t *testing.T) {
@@ -394,6 +405,13 @@ func TestResizeKeepsEveryScreenInside(t *testing.T) {
 				send(m, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
 				checkFits(t, m.View(), sz[0], sz[1])
 			}
+			// The full help (? or f1) fits as well.
+			short := m.View()
+			send(m, keyOf(tea.KeyF1))
+			if !m.showHelp || m.View() == short {
+				t.Fatal("f1 did not show the full help")
+			}
+			checkFits(t, m.View(), 80, 24)
 		})
 	}
 }
