@@ -97,10 +97,18 @@ func TestSimulatorAcceptsExactlySchemaParams(t *testing.T) {
 			must(t, err)
 			ctx := tctx(t)
 			fixtures := func() {
-				// Ignore "already exists": probes may have run before.
-				c.CreateRealm(ctx, proxmox.RealmCreate{Realm: "authentik", IssuerURL: "https://127.0.0.1:1/", ClientID: "c"})
-				c.CreateGroup(ctx, "admin", "")
-				c.CreateUser(ctx, proxmox.UserCreate{UserID: "alice@pve"})
+				// "already exists" is expected (probes may have run before);
+				// any other failure would turn every later probe into a
+				// probe of a missing object.
+				for _, err := range []error{
+					c.CreateRealm(ctx, proxmox.RealmCreate{Realm: "authentik", IssuerURL: "https://127.0.0.1:1/", ClientID: "c"}),
+					c.CreateGroup(ctx, "admin", ""),
+					c.CreateUser(ctx, proxmox.UserCreate{UserID: "alice@pve"}),
+				} {
+					if err != nil && !errors.Is(err, proxmox.ErrAlreadyExists) {
+						t.Fatalf("fixture: %v", err)
+					}
+				}
 			}
 			concrete := strings.NewReplacer("{realm}", "authentik", "{groupid}", "admin", "{userid}", "alice@pve")
 
