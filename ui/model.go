@@ -149,11 +149,14 @@ type Model struct {
 	help     help.Model
 	showHelp bool
 
-	result   *steps.Result
-	removed  bool
-	aborted  bool
-	quitting bool
-	cancel   context.CancelFunc
+	result  *steps.Result
+	removed bool
+	aborted bool
+	// unfinished is set while the last apply failed or was cancelled
+	// (and no later one succeeded): Run then reports ErrIncomplete.
+	unfinished bool
+	quitting   bool
+	cancel     context.CancelFunc
 
 	// typed counts runes typed into text fields (the "typed values" figure).
 	typed int
@@ -257,6 +260,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// to the done screen, and a rerun must read the same choices.
 		// The summary printed after the program ends needs the result too.
 		cmd := m.screen().update(msg)
+		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen {
+			m.unfinished = msg.err != nil
+		}
 		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen && msg.err == nil && msg.result != nil {
 			m.result, m.removed = msg.result, a.mode == planRemove
 			if !m.removed {

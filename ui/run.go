@@ -115,6 +115,9 @@ func Run(ctx context.Context, opts Options) error {
 		if fm.aborted {
 			return ErrAborted
 		}
+		if fm.unfinished {
+			return ErrIncomplete
+		}
 		if s := fm.summary(); s != "" {
 			fmt.Fprint(opts.Output, s)
 		}
@@ -133,6 +136,10 @@ func Run(ctx context.Context, opts Options) error {
 
 // ErrAborted is returned when the user quits with ctrl+c.
 var ErrAborted = errors.New("aborted by the user")
+
+// ErrIncomplete is returned when the user leaves after an apply that
+// failed or was cancelled, so that the exit status is not success.
+var ErrIncomplete = errors.New("the setup is not complete: a step failed or was cancelled; rerun pvesso to finish it")
 
 func (o Options) withDefaults() Options {
 	if o.Getenv == nil {

@@ -671,6 +671,9 @@ func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
 	s := m.screens[scrApply].(*applyScreen)
 	s.running = true
 	send(m, applyFinishedMsg{gen: s.gen, err: context.DeadlineExceeded})
+	if !m.unfinished {
+		t.Fatal("a failed apply is not reported as unfinished")
+	}
 	if len(got) != 1 || m.summary() != "" {
 		t.Fatalf("a failed apply remembered: %+v", got[1:])
 	}
@@ -678,8 +681,8 @@ func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
 	if len(got) != 2 || got[1].Inputs.Realm != in.Realm || !got[1].Inputs.AllNodes {
 		t.Fatalf("after the apply: %+v", got)
 	}
-	// Quitting here still prints what was set up.
-	if !strings.Contains(m.summary(), "is set up") {
+	// Quitting here still prints what was set up, and is a success.
+	if m.unfinished || !strings.Contains(m.summary(), "is set up") {
 		t.Fatalf("summary %q", m.summary())
 	}
 }
