@@ -20,29 +20,26 @@ import (
 	"github.com/pvesso/pvesso/steps"
 )
 
-// simRealm returns the Proxmox simulator's realm name; a missing realm
-// fails the test (a check on its properties must not pass by absence).
-func simRealm(t *testing.T, e *env, name string) pvesim.RealmSnapshot {
+// find returns the first element of list that match accepts; none fails
+// the test naming what is missing, so a check on it cannot pass by absence.
+func find[T any](t testing.TB, what string, list []T, match func(T) bool) T {
 	t.Helper()
-	for _, r := range e.pve.Realms() {
-		if r.Realm == name {
-			return r
-		}
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return list[i]
 	}
-	t.Fatalf("realm %s missing: %+v", name, e.pve.Realms())
-	return pvesim.RealmSnapshot{}
+	t.Fatalf("%s missing from %+v", what, list)
+	var zero T
+	return zero
 }
 
-// simUser returns the Proxmox simulator's user userid or fails the test.
+func simRealm(t *testing.T, e *env, name string) pvesim.RealmSnapshot {
+	t.Helper()
+	return find(t, "realm "+name, e.pve.Realms(), func(r pvesim.RealmSnapshot) bool { return r.Realm == name })
+}
+
 func simUser(t *testing.T, e *env, userid string) pvesim.UserSnapshot {
 	t.Helper()
-	for _, u := range e.pve.Users() {
-		if u.UserID == userid {
-			return u
-		}
-	}
-	t.Fatalf("user %s missing: %+v", userid, e.pve.Users())
-	return pvesim.UserSnapshot{}
+	return find(t, "user "+userid, e.pve.Users(), func(u pvesim.UserSnapshot) bool { return u.UserID == userid })
 }
 
 // clients returns raw clients (for arranging state the way an admin would).
@@ -56,22 +53,13 @@ func (e *env) clients() (*authentik.Client, *proxmox.Client) {
 }
 
 func (e *env) keyPK(name string) string {
-	for _, k := range e.ak.KeyPairs() {
-		if k.Name == name {
-			return k.PK
-		}
-	}
-	e.t.Fatalf("no key pair %q", name)
-	return ""
+	e.t.Helper()
+	return find(e.t, "key pair "+name, e.ak.KeyPairs(), func(k aksim.KeyPairSnapshot) bool { return k.Name == name }).PK
 }
 
 func (e *env) flowPK(slug string) string {
-	for _, f := range e.ak.Flows() {
-		if f.Slug == slug {
-			return f.PK
-		}
-	}
-	return ""
+	e.t.Helper()
+	return find(e.t, "flow "+slug, e.ak.Flows(), func(f aksim.FlowSnapshot) bool { return f.Slug == slug }).PK
 }
 
 func (e *env) scopePKs(managed ...string) []string {
@@ -134,8 +122,11 @@ func assertFullState(t *testing.T, e *env, in steps.Inputs, wantRedirects []stri
 	if p.AuthorizationFlow != e.flowPK("default-provider-authorization-implicit-consent") {
 		t.Errorf("authorization flow %s", p.AuthorizationFlow)
 	}
-	if inv := e.flowPK("default-provider-invalidation-flow"); inv != "" && p.InvalidationFlow != inv {
-		t.Errorf("invalidation flow %s, want default-provider-invalidation-flow %s", p.InvalidationFlow, inv)
+	// the invalidation flow exists from 2024.10 on
+	if slices.ContainsFunc(e.ak.Flows(), func(f aksim.FlowSnapshot) bool { return f.Slug == "default-provider-invalidation-flow" }) {
+		if inv := e.flowPK("default-provider-invalidation-flow"); p.InvalidationFlow != inv {
+			t.Errorf("invalidation flow %s, want default-provider-invalidation-flow %s", p.InvalidationFlow, inv)
+		}
 	}
 	apps := e.ak.Applications()
 	if len(apps) != 1 || apps[0].Slug != in.AppSlug || apps[0].Provider == nil || *apps[0].Provider != p.PK || apps[0].MetaLaunchURL != strings.TrimRight(in.ProxmoxURL, "/") {
