@@ -712,3 +712,15 @@ func TestDoneNoOfferWhenAlreadyInGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestWelcomeFitsNarrowTerminals: below the 80 columns the design is for,
+// the welcome text wraps instead of pushing the header off the screen.
+func TestWelcomeFitsNarrowTerminals(t *testing.T) {
+	m := goldenModel(t, scrWelcome, func(c *common) screen { return newWelcome(c, steps.Conn{}) })
+	send(m, tea.WindowSizeMsg{Width: 60, Height: 24})
+	v := m.View()
+	checkFits(t, v, 60, 24)
+	if !strings.Contains(v, "pvesso · Welcome") || !strings.Contains(v, "You need") {
+		t.Fatalf("view:\n%s", v)
+	}
+}
