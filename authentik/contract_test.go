@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -226,7 +227,15 @@ func runContractScenario(t *testing.T, env *contractEnv, version string) {
 	if len(certOnly) == 0 {
 		t.Fatal("the simulator should hold a certificate without a private key")
 	}
+	for _, kp := range certOnly {
+		if kp.PrivateKeyAvailable {
+			t.Fatalf("has_key=false returned a pair with a key: %+v", kp)
+		}
+	}
 	rsaOnly := must[[]authentik.KeyPair](t, "ListKeyPairs rsa")(c.ListKeyPairs(ctx, authentik.ListKeyPairsOptions{KeyTypes: []string{"rsa"}, HasKey: &yes}))
+	if !slices.ContainsFunc(rsaOnly, func(kp authentik.KeyPair) bool { return kp.PK == selfSigned.PK }) {
+		t.Fatalf("rsa filter lost the self-signed RSA pair: %+v", rsaOnly)
+	}
 	for _, kp := range rsaOnly {
 		if kp.KeyType != authentik.KeyTypeRSA {
 			t.Fatalf("rsa filter returned %+v", kp)
