@@ -198,3 +198,7 @@ type gotoApplyMsg struct {
 	orig           *steps.Plan // the engine's plan
 	allowConflicts bool
 }
+
+// rememberedMsg reports a config write (saveRemembered); a failure is
+// logged, the wizard goes on.
+type rememberedMsg struct{ err error }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -105,6 +106,8 @@ type common struct {
 	width  int
 	height int
 	bodyH  int // rows available to a screen's view (set before each view)
+	// rememberMu serialises the config writes (saveRemembered).
+	rememberMu *sync.Mutex
 }
 
 // bodyHeight is the number of rows a screen may use.
@@ -174,7 +177,7 @@ func New(ctx context.Context, opts Options) *Model {
 
 func newModel(ctx context.Context, opts Options, log *debugLog) *Model {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &common{ctx: ctx, opts: opts, st: NewStyles(opts.Renderer, DefaultTheme()), log: log}
+	c := &common{ctx: ctx, opts: opts, st: NewStyles(opts.Renderer, DefaultTheme()), log: log, rememberMu: &sync.Mutex{}}
 	m := &Model{
 		c:       c,
 		conn:    opts.Conn,
@@ -224,8 +227,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(scrProxmox, func() screen { return newConnScreen(m.c, sideProxmox, m.conn) })
 
 	case pinAcceptedMsg:
-		m.rememberPin(msg)
-		return m, m.screen().update(msg)
+		return m, tea.Batch(m.rememberPin(msg), m.screen().update(msg))
 
 	case connDoneMsg:
 		return m, m.connDone(msg)
@@ -266,21 +268,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if a, ok := m.screen().(*applyScreen); ok && a.gen == msg.gen && msg.err == nil && msg.result != nil {
 			m.result, m.removed = msg.result, a.mode == planRemove
 			if !m.removed {
-				m.remember()
+				cmd = tea.Batch(cmd, m.remember())
 			}
 		}
 		return m, cmd
 
 	case gotoDoneMsg:
 		m.result, m.removed = msg.result, msg.removed
+		var save tea.Cmd
 		if !msg.removed && msg.result != nil {
-			m.remember()
+			save = m.remember()
 		}
 		// The done screen is a fresh start: esc does not re-apply.
 		m.history = nil
-		return m, m.replace(scrDone, func() screen {
+		return m, tea.Batch(save, m.replace(scrDone, func() screen {
 			return newDoneScreen(m.c, m.clients, m.inputs, m.conn, msg.result, msg.removed)
-		})
+		}))
 
 	case menuChoiceMsg:
 		return m, m.menuChoice(msg.choice)
@@ -500,9 +503,9 @@ func (m *Model) akUsersFromMenu() []steps.UserInfo {
 	return nil
 }
 
-func (m *Model) rememberPin(msg pinAcceptedMsg) {
+func (m *Model) rememberPin(msg pinAcceptedMsg) tea.Cmd {
 	if m.c.opts.Remember == nil {
-		return
+		return nil
 	}
 	// Only the connection: the options are not chosen yet, and writing
 	// their defaults now would overwrite what a rerun should read (e.g.
@@ -515,19 +518,31 @@ func (m *Model) rememberPin(msg pinAcceptedMsg) {
 	case sideAuthentik:
 		r.AuthentikURL, r.AuthentikPin = msg.url, msg.pin
 	}
-	if err := m.c.opts.Remember(r); err != nil {
-		m.c.log.printf("remember pin: %v", err)
-	}
+	return saveRemembered(m.c, r)
 }
 
-func (m *Model) remember() {
+func (m *Model) remember() tea.Cmd {
 	if m.c.opts.Remember == nil {
-		return
+		return nil
 	}
 	r := Remembered{AuthentikURL: m.conn.AuthentikURL, AuthentikPin: m.conn.AuthentikPin,
 		ProxmoxURL: m.conn.ProxmoxURL, ProxmoxPin: m.conn.ProxmoxPin, Inputs: m.inputs}
-	if err := m.c.opts.Remember(r); err != nil {
-		m.c.log.printf("remember: %v", err)
+	return saveRemembered(m.c, r)
+}
+
+// saveRemembered hands r to Options.Remember in a command: writing the
+// config file is I/O and stays out of Update. One write at a time, so a
+// load-merge-save of the file never loses another.
+func saveRemembered(c *common, r Remembered) tea.Cmd {
+	fn, log, mu := c.opts.Remember, c.log, c.rememberMu
+	return func() tea.Msg {
+		mu.Lock()
+		defer mu.Unlock()
+		err := fn(r)
+		if err != nil {
+			log.printf("remember: %v", err)
+		}
+		return rememberedMsg{err: err}
 	}
 }
 

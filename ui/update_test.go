@@ -664,20 +664,30 @@ func TestRememberChoicesAfterApplyNotAtPin(t *testing.T) {
 		return newApplyScreen(c, planSetup, nil, fxPlan(), nil, false, nil, in)
 	}, func(o *Options) { o.Remember = func(r Remembered) error { got = append(got, r); return nil } })
 	m.inputs = in
-	m.Update(pinAcceptedMsg{side: sideProxmox, url: "https://127.0.0.1:8006", pin: "AA:BB"})
+	// The config is written in a command, not inside Update.
+	run := func(msg tea.Msg) {
+		t.Helper()
+		n := len(got)
+		cmd := send(m, msg)
+		if len(got) != n {
+			t.Fatal("Update wrote the config itself")
+		}
+		runCmds(cmd)
+	}
+	run(pinAcceptedMsg{side: sideProxmox, url: "https://127.0.0.1:8006", pin: "AA:BB"})
 	if len(got) != 1 || got[0].ProxmoxPin != "AA:BB" || got[0].Inputs.Realm != "" {
 		t.Fatalf("after the pin: %+v", got)
 	}
 	s := m.screens[scrApply].(*applyScreen)
 	s.running = true
-	send(m, applyFinishedMsg{gen: s.gen, err: context.DeadlineExceeded})
+	run(applyFinishedMsg{gen: s.gen, err: context.DeadlineExceeded})
 	if !m.unfinished {
 		t.Fatal("a failed apply is not reported as unfinished")
 	}
 	if len(got) != 1 || m.summary() != "" {
 		t.Fatalf("a failed apply remembered: %+v", got[1:])
 	}
-	send(m, applyFinishedMsg{gen: s.gen, result: &steps.Result{Realm: in.Realm}})
+	run(applyFinishedMsg{gen: s.gen, result: &steps.Result{Realm: in.Realm}})
 	if len(got) != 2 || got[1].Inputs.Realm != in.Realm || !got[1].Inputs.AllNodes {
 		t.Fatalf("after the apply: %+v", got)
 	}
@@ -722,5 +732,18 @@ func TestWelcomeFitsNarrowTerminals(t *testing.T) {
 	checkFits(t, v, 60, 24)
 	if !strings.Contains(v, "pvesso · Welcome") || !strings.Contains(v, "You need") {
 		t.Fatalf("view:\n%s", v)
+	}
+}
+
+// runCmds runs cmd and the commands of any batch it returns (one result
+// each; nothing is fed back).
+func runCmds(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	if b, ok := cmd().(tea.BatchMsg); ok {
+		for _, c := range b {
+			runCmds(c)
+		}
 	}
 }
