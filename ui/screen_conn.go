@@ -224,6 +224,14 @@ func (s *connScreen) requireOTP(methods []string) tea.Cmd {
 }
 
 // normalized returns the cleaned URL.
+// normalize is the side's URL normaliser.
+func (s *connScreen) normalize(raw string) (string, error) {
+	if s.side == sideProxmox {
+		return normalizeProxmoxURL(raw)
+	}
+	return normalizeAuthentikURL(raw)
+}
+
 func (s *connScreen) normalized() string {
 	var u string
 	var err error
@@ -381,10 +389,35 @@ func (s *connScreen) view() string {
 		b.WriteString(s.trustView())
 	case connEditing:
 		if s.form != nil {
-			b.WriteString(s.form.View())
+			b.WriteString(strings.TrimRight(s.form.View(), "\n") + "\n")
+			if line := s.urlPreview(); line != "" {
+				b.WriteString("\n" + line + "\n")
+			}
 		}
 	}
 	return b.String()
+}
+
+// urlPreview checks the URL as it is typed (while its field has focus):
+// the address pvesso will use, or what is wrong with it. huh itself only
+// validates when the field is left.
+func (s *connScreen) urlPreview() string {
+	if s.form == nil || s.urlFld == nil || s.form.GetFocusedField() != s.urlFld {
+		return ""
+	}
+	typed := strings.TrimSpace(s.url)
+	if typed == "" {
+		return ""
+	}
+	u, err := s.normalize(typed)
+	st := s.c.st
+	switch {
+	case err != nil:
+		return st.Err.Render(strings.Join(hangWrap(glyphFail+" "+err.Error(), s.c.contentWidth()), "\n"))
+	case u != typed:
+		return st.Muted.Render("→ pvesso will use ") + st.Code.Render(u)
+	}
+	return ""
 }
 
 // trustView shows the untrusted certificate and how to compare it.

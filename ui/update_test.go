@@ -747,3 +747,30 @@ func runCmds(cmd tea.Cmd) {
 		}
 	}
 }
+
+// TestURLCheckedAsTyped: while the URL field has focus the screen shows
+// the normalised address, or what is wrong with it, without waiting for
+// the field to be left.
+func TestURLCheckedAsTyped(t *testing.T) {
+	m := goldenModel(t, scrProxmox, func(c *common) screen {
+		s := newConnScreen(c, sideProxmox, steps.Conn{})
+		_ = s.edit()
+		return s
+	})
+	s := m.screens[scrProxmox].(*connScreen)
+	for _, c := range []struct{ typed, want string }{
+		{"pve.lan", "→ pvesso will use https://pve.lan:8006"},
+		{"http://pve.lan", "✗"},
+		{"https://pve.lan:8006", ""},
+	} {
+		s.url = c.typed
+		got := s.urlPreview()
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%q: preview %q, want %q", c.typed, got, c.want)
+		}
+	}
+	s.url = "pve.lan"
+	if v := m.View(); !strings.Contains(v, "https://pve.lan:8006") {
+		t.Fatalf("view:\n%s", v)
+	}
+}
