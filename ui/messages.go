@@ -40,9 +40,8 @@ type connDoneMsg struct {
 
 // pinAcceptedMsg is sent when the user pinned a certificate.
 type pinAcceptedMsg struct {
-	side        side
-	url, pin    string
-	rememberErr error
+	side     side
+	url, pin string
 }
 
 // discoveredMsg is the first read of both servers.

@@ -47,6 +47,7 @@ type doneScreen struct {
 	who      string
 	simLogin bool // the login was the demo's simulated one (no browser session)
 	already  bool // the user who logged in was in the group already
+	declined bool // the user answered n to adding them
 	rights   *userRightsMsg
 	err      error
 	pollErr  error
@@ -123,7 +124,7 @@ func (s *doneScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		s.state, s.err = loginAdded, nil
 		s.rights = nil
-		return lookupRights(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, strings.TrimSpace(s.who))
+		return lookupRights(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, s.who)
 	case userRightsMsg:
 		if msg.gen == s.gen {
 			r := msg
@@ -217,7 +218,7 @@ func (s *doneScreen) key(k tea.KeyMsg) tea.Cmd {
 		return tea.Batch(s.spin.Tick, addUsers(s.c.ctx, s.gen, s.clients, s.in, s.c.opts.EngineOptions, []string{s.authentikName(s.who)}))
 	case k.String() == "n" && s.state == loginSeen:
 		s.state = loginAdded
-		s.who = s.who + " " // marker: declined
+		s.declined = true
 		return nil
 	case key.Matches(k, kEnter) && (s.state == loginAdded):
 		return func() tea.Msg { return quitMsg{} }
@@ -346,8 +347,8 @@ func (s *doneScreen) loginView() string {
 	case loginAdding:
 		fmt.Fprintf(&b, "  %s Adding %s to %q …\n", strings.TrimSpace(s.spin.View()), s.who, s.in.Group)
 	case loginAdded:
-		who := strings.TrimSpace(s.who)
-		if strings.HasSuffix(s.who, " ") {
+		who := s.who
+		if s.declined {
 			fmt.Fprintf(&b, "  %s %s logged in; left without group (add later: pvesso users add).\n", st.glyph(glyphOK), who)
 		} else {
 			now := "now "

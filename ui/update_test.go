@@ -774,3 +774,27 @@ func TestURLCheckedAsTyped(t *testing.T) {
 		t.Fatalf("view:\n%s", v)
 	}
 }
+
+// TestDoneDeclineLeavesUserAsIs: n on the "add?" question changes
+// nothing, says so, and enter finishes.
+func TestDoneDeclineLeavesUserAsIs(t *testing.T) {
+	m := goldenModel(t, scrDone, func(c *common) screen {
+		return newDoneScreen(c, nil, fxInputs(), steps.Conn{}, &steps.Result{Realm: "authentik"}, false)
+	})
+	s := m.screens[scrDone].(*doneScreen)
+	s.state, s.who = loginSeen, "carol@example.com@authentik"
+	if cmd := send(m, runes("n")); cmd != nil {
+		t.Fatalf("n started %T", cmd())
+	}
+	v := m.View()
+	if s.state != loginAdded || !strings.Contains(v, "carol@example.com@authentik logged in; left without group") || strings.Contains(v, "y / n") {
+		t.Fatalf("view:\n%s", v)
+	}
+	cmd := send(m, keyOf(tea.KeyEnter))
+	if cmd == nil {
+		t.Fatal("enter does not finish")
+	}
+	if _, ok := cmd().(quitMsg); !ok {
+		t.Fatal("enter does not quit")
+	}
+}
