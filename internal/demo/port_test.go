@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pvesso/pvesso/internal/simkit"
 	"github.com/pvesso/pvesso/internal/tlstrust"
 	"github.com/pvesso/pvesso/steps"
 )
@@ -17,31 +19,14 @@ import (
 // host has no 127.0.0.2/.3).
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 5 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		ok := true
-		for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-			if err != nil {
-				if ip != "127.0.0.1" && strings.Contains(err.Error(), "assign") {
-					t.Skipf("no %s on this host: %v", ip, err)
-				}
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return port
-		}
+	port, err := simkit.FreePort("127.0.0.1", "127.0.0.2", "127.0.0.3")
+	if errors.Is(err, simkit.ErrAddrUnavailable) {
+		t.Skip(err)
 	}
-	t.Fatal("no free port on 127.0.0.1-3")
-	return 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 func TestPreferredPortOnEveryNode(t *testing.T) {

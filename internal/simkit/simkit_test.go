@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -155,5 +157,20 @@ func TestRecordStatusForHijackedAnswers(t *testing.T) {
 	}
 	if got := k.Requests()[0].Status; got != 599 {
 		t.Fatalf("logged status %d, want 599", got)
+	}
+}
+
+func TestFreePort(t *testing.T) {
+	port, err := FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("FreePort gave %d, which is not free: %v", port, err)
+	}
+	ln.Close()
+	if _, err := FreePort("127.0.0.1", "::2"); err == nil {
+		t.Fatal("FreePort accepted an address this host does not have")
 	}
 }
