@@ -258,15 +258,25 @@ func hTokenList(c *call) (any, *apiError) {
 	return out, nil
 }
 
-func hTokenRead(c *call) (any, *apiError) {
+// existingToken finds the call's {userid}/{tokenid} token, or answers as
+// PVE does for a missing user or token.
+func existingToken(c *call) (u *user, id, tid string, e *apiError) {
 	st := c.s.st
-	id, tid := c.params["userid"], c.params["tokenid"]
+	id, tid = c.params["userid"], c.params["tokenid"]
 	if e := st.checkUserExist(id); e != nil {
-		return nil, e
+		return nil, "", "", e
 	}
-	u := st.users[id]
+	u = st.users[id]
 	if u.tokens == nil || u.tokens[tid] == nil {
-		return nil, die("no such token '%s' for user '%s'", tid, id)
+		return nil, "", "", die("no such token '%s' for user '%s'", tid, id)
+	}
+	return u, id, tid, nil
+}
+
+func hTokenRead(c *call) (any, *apiError) {
+	u, _, tid, e := existingToken(c)
+	if e != nil {
+		return nil, e
 	}
 	return tokenData(u.tokens[tid]), nil
 }
@@ -296,17 +306,12 @@ func hTokenCreate(c *call) (any, *apiError) {
 }
 
 func hTokenDelete(c *call) (any, *apiError) {
-	st := c.s.st
-	id, tid := c.params["userid"], c.params["tokenid"]
-	if e := st.checkUserExist(id); e != nil {
+	u, id, tid, e := existingToken(c)
+	if e != nil {
 		return nil, e
 	}
-	u := st.users[id]
-	if u.tokens == nil || u.tokens[tid] == nil {
-		return nil, die("no such token '%s' for user '%s'", tid, id)
-	}
 	delete(u.tokens, tid)
-	for _, n := range st.acl {
+	for _, n := range c.s.st.acl {
 		delete(n.tokens, id+"!"+tid)
 	}
 	return nil, nil
