@@ -115,6 +115,12 @@ type Inputs struct {
 	DefaultRealm bool `json:"default_realm,omitempty"`
 	// GenerateKey consents to generating an RSA key pair when none qualifies.
 	GenerateKey bool `json:"generate_key,omitempty"`
+
+	// AdoptExisting makes a rerun keep the existing managed setup's
+	// settings (Facts.Existing) for every adoptable input not listed in
+	// Explicit (Input* names); see Adopting. Off: every field is wanted.
+	AdoptExisting bool     `json:"-"`
+	Explicit      []string `json:"-"`
 }
 
 // DefaultInputs returns the seed defaults.
@@ -252,6 +258,12 @@ type Facts struct {
 	RealmManaged      bool   `json:"realm_managed"`
 	GroupExists       bool   `json:"group_exists"`
 	ACLExists         bool   `json:"acl_exists"`
+
+	// Existing is the managed setup read back (nil unless the inputs were
+	// Adopting); Inputs is what the check pass used (defaults and adopted
+	// values filled in).
+	Existing *Existing `json:"existing,omitempty"`
+	Inputs   Inputs    `json:"-"`
 }
 
 // KeyPairFact describes one Authentik certificate-key pair.

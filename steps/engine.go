@@ -100,8 +100,15 @@ func New(c *Clients, in Inputs, opts ...Option) *Engine {
 	return e
 }
 
-// Inputs returns the engine's inputs with defaults filled in.
-func (e *Engine) Inputs() Inputs { return e.in }
+// Inputs returns the engine's inputs with defaults filled in and, after a
+// check pass with Adopting inputs, the values adopted from the existing
+// managed setup.
+func (e *Engine) Inputs() Inputs {
+	if e.state != nil {
+		return e.state.In
+	}
+	return e.in
+}
 
 // setupSteps in plan order (dependencies first).
 func setupSteps() []step {
@@ -123,11 +130,22 @@ func stages() [][]step {
 
 // check runs the checks of steps concurrently on a fresh State.
 func (e *Engine) check(ctx context.Context, in Inputs, steps []step) *State {
-	return e.checkState(ctx, e.newState(in), steps)
+	return e.checkState(ctx, e.newState(ctx, in), steps)
 }
 
-func (e *Engine) newState(in Inputs) *State {
-	return &State{In: in, e: e, now: e.now(), rd: newReader(e.c, in)}
+// newState starts a check pass. With in.AdoptExisting the existing managed
+// setup is read first (memoised: the checks reuse the reads) and fills the
+// inputs not given explicitly.
+func (e *Engine) newState(ctx context.Context, in Inputs) *State {
+	rd := newReader(e.c, in)
+	var ex *Existing
+	if in.Validate() == nil {
+		in, ex = adopt(ctx, rd, in)
+	}
+	s := &State{In: in, e: e, now: e.now(), rd: rd}
+	s.Facts.Existing = ex
+	s.Facts.Inputs = in
+	return s
 }
 
 func (e *Engine) checkState(ctx context.Context, s *State, steps []step) *State {
@@ -381,7 +399,7 @@ func (e *Engine) PlanUsers(ctx context.Context, users []string) (*Plan, error) {
 	if len(users) == 0 {
 		return nil, &UsageError{Flag: "--user", Detail: "name at least one Authentik user (username or email)"}
 	}
-	s := e.newState(in)
+	s := e.newState(ctx, in)
 	s.mode = "users"
 	e.checkState(ctx, s, []step{preflightStep{}, providerLookup{}, realmStep{}, groupStep{}, usersStep{}})
 	e.state = s

@@ -67,7 +67,7 @@ func (removeReads) Pending(*State) bool                               { return f
 // created in it, and the group it created (with its ACL entry). Everything
 // else is listed as kept. Nothing is written.
 func (e *Engine) PlanRemove(ctx context.Context) (*Plan, error) {
-	s := e.newState(e.in)
+	s := e.newState(ctx, e.in)
 	s.mode = "remove"
 	e.checkState(ctx, s, []step{preflightStep{}, removeReads{}})
 	e.state = s
