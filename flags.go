@@ -74,6 +74,10 @@ type options struct {
 	set map[string]bool
 	// source names where each string option came from, for messages.
 	source map[string]string
+	// explicit records the options given by a flag, the environment or the
+	// config file; the others follow the existing managed setup, else the
+	// default (see steps.Inputs.Adopting).
+	explicit map[string]bool
 	// configPath is where the config file lives ("" when unknown).
 	configPath string
 }
@@ -314,21 +318,25 @@ var reToken = regexp.MustCompile(`^[^\s!=]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Z
 // credentials and URLs are usage errors (plain mode) or left for the wizard.
 func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds bool) error {
 	o.source = map[string]string{}
+	o.explicit = map[string]bool{}
 	pick := func(flagName string, dst *string, env, cfgVal, def string) {
 		if o.set[flagName] {
 			o.source[flagName] = "--" + flagName
+			o.explicit[flagName] = true
 			return
 		}
 		if env != "" {
 			if v := strings.TrimSpace(getenv(env)); v != "" {
 				*dst = v
 				o.source[flagName] = env
+				o.explicit[flagName] = true
 				return
 			}
 		}
 		if cfgVal != "" {
 			*dst = cfgVal
 			o.source[flagName] = "--" + flagName + " (remembered in " + o.configPath + ")"
+			o.explicit[flagName] = true
 			return
 		}
 		o.source[flagName] = "--" + flagName
@@ -338,6 +346,7 @@ func (o *options) resolve(getenv func(string) string, cfg fileConfig, needCreds 
 		if !o.set[flagName] && cfgVal != nil {
 			*dst = *cfgVal
 		}
+		o.explicit[flagName] = o.set[flagName] || cfgVal != nil
 	}
 	pick("authentik-url", &o.authentikURL, envAuthentikURL, cfg.AuthentikURL, "")
 	pick("authentik-fingerprint", &o.authentikPin, envAuthentikPin, cfg.AuthentikFingerprint, "")
@@ -481,6 +490,17 @@ func readSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("%s holds more than one line: put only the token in it", path)
 	}
 	return s, nil
+}
+
+// adopted takes over the values the engine used (in: Engine.Inputs after
+// a check pass), so the options not given explicitly that followed the
+// existing managed setup are remembered as they are, not as the defaults.
+func (o *options) adopted(in steps.Inputs) {
+	if !in.AdoptExisting {
+		return
+	}
+	o.realm, o.group, o.appSlug, o.appName = in.Realm, in.Group, in.AppSlug, in.AppName
+	o.subjectMode, o.usernameClaim, o.defaultRealm = in.SubjectMode, in.UsernameClaim, in.DefaultRealm
 }
 
 // remember returns the config to save after a successful setup: the

@@ -139,7 +139,14 @@ func (o *options) inputs() steps.Inputs {
 	in.RedirectURIs = append([]string(nil), o.redirectURIs...)
 	in.AllNodes, in.DefaultRealm = o.allNodes, o.defaultRealm
 	in.Users = append([]string(nil), o.users...)
-	return in
+	var explicit []string
+	for _, n := range []string{steps.InputRealm, steps.InputGroup, steps.InputAppSlug, steps.InputAppName,
+		steps.InputSigningKey, steps.InputSubjectMode, steps.InputUsernameClaim, steps.InputDefaultRealm} {
+		if o.explicit[n] {
+			explicit = append(explicit, n)
+		}
+	}
+	return in.Adopting(explicit...)
 }
 
 func (o *options) conn() steps.Conn {
@@ -169,6 +176,7 @@ func (p *plain) engine(ctx context.Context) (*steps.Engine, int) {
 // (exit 1).
 func (p *plain) preflight(ctx context.Context, eng *steps.Engine) (bool, int) {
 	rep, err := eng.Preflight(ctx)
+	p.o.adopted(eng.Inputs())
 	return p.checked(ctx, eng, rep, "preflight", err)
 }
 
@@ -280,6 +288,7 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 		return code
 	}
 	plan, err := eng.Plan(ctx)
+	p.o.adopted(eng.Inputs())
 	if err != nil {
 		return p.fail(ctx, "plan", err)
 	}
@@ -292,7 +301,7 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 			return p.problems(plan)
 		}
 		p.printf("nothing to do: single sign-on is set up as asked\n")
-		p.saveConfig()
+		p.saveConfig(eng)
 		p.summary(eng, nil)
 		return exitOK
 	}
@@ -300,7 +309,7 @@ func (p *plain) setup(ctx context.Context, eng *steps.Engine) int {
 	if !ok {
 		return code
 	}
-	p.saveConfig()
+	p.saveConfig(eng)
 	p.summary(eng, res)
 	return exitOK
 }
@@ -364,10 +373,11 @@ func (p *plain) summary(eng *steps.Engine, res *steps.Result) {
 	}
 }
 
-func (p *plain) saveConfig() {
+func (p *plain) saveConfig(eng *steps.Engine) {
 	if p.o.configPath == "" {
 		return
 	}
+	p.o.adopted(eng.Inputs())
 	if err := saveConfig(p.o.configPath, p.o.remember()); err != nil {
 		// Not fatal: the setup itself succeeded.
 		fmt.Fprintf(p.c.stderr, "pvesso: warning: could not save %s: %v\n", p.o.configPath, err)
@@ -376,6 +386,7 @@ func (p *plain) saveConfig() {
 
 func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 	plan, err := eng.PlanUsers(ctx, p.o.users)
+	p.o.adopted(eng.Inputs())
 	if ok, code := p.checked(ctx, eng, eng.Report(), "users", err); !ok {
 		return code
 	}
@@ -402,6 +413,7 @@ func (p *plain) usersAdd(ctx context.Context, eng *steps.Engine) int {
 
 func (p *plain) usersList(ctx context.Context, eng *steps.Engine) int {
 	users, err := eng.RealmUserGroups(ctx)
+	p.o.adopted(eng.Inputs())
 	if err != nil {
 		return p.fail(ctx, "users", err)
 	}
@@ -447,6 +459,7 @@ func (p *plain) status(ctx context.Context, eng *steps.Engine) int {
 		return code
 	}
 	plan, err := eng.Status(ctx)
+	p.o.adopted(eng.Inputs())
 	if err != nil {
 		return p.fail(ctx, "status", err)
 	}
@@ -477,6 +490,7 @@ func (p *plain) problems(plan *steps.Plan) int {
 
 func (p *plain) remove(ctx context.Context, eng *steps.Engine) int {
 	plan, err := eng.PlanRemove(ctx)
+	p.o.adopted(eng.Inputs())
 	if ok, code := p.checked(ctx, eng, eng.Report(), "remove", err); !ok {
 		return code
 	}

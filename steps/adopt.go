@@ -65,8 +65,10 @@ func (in Inputs) IsExplicit(name string) bool {
 // adopt reads the existing managed setup through r (the reads are
 // memoised, so the check pass that follows reuses them) and returns in with
 // the existing values for the inputs not given explicitly. Read errors are
-// ignored here: the check pass reports them.
-func adopt(ctx context.Context, r *reader, in Inputs) (Inputs, *Existing) {
+// ignored here: the check pass reports them. keyName says whether to read
+// the key pairs for the signing key's name (setup reads them anyway; the
+// users and remove passes do not).
+func adopt(ctx context.Context, r *reader, in Inputs, keyName bool) (Inputs, *Existing) {
 	if !in.AdoptExisting {
 		return in, nil
 	}
@@ -74,16 +76,8 @@ func adopt(ctx context.Context, r *reader, in Inputs) (Inputs, *Existing) {
 	def := DefaultInputs()
 	// 1. the realm: the only managed openid realm, unless --realm names one
 	if !in.IsExplicit(InputRealm) {
-		if list, err := r.Realms(ctx); err == nil {
-			var managed []string
-			for _, s := range list {
-				if s.Type == "openid" && strings.Contains(s.Comment, ManagedMarker) {
-					managed = append(managed, s.Realm)
-				}
-			}
-			if len(managed) == 1 {
-				in.Realm = managed[0]
-			}
+		if name := managedRealm(ctx, r); name != "" {
+			in.Realm = name
 		}
 	}
 	r.in.Realm = in.Realm // before the first Realm read
@@ -122,7 +116,7 @@ func adopt(ctx context.Context, r *reader, in Inputs) (Inputs, *Existing) {
 			for _, u := range p.RedirectURIs {
 				ex.RedirectURIs = append(ex.RedirectURIs, u.URL)
 			}
-			if p.SigningKey != "" {
+			if p.SigningKey != "" && keyName {
 				if kps, err := r.KeyPairs(ctx); err == nil {
 					for _, kp := range kps {
 						if kp.PK == p.SigningKey {
@@ -135,17 +129,7 @@ func adopt(ctx context.Context, r *reader, in Inputs) (Inputs, *Existing) {
 		}
 	}
 	// 3. the group: the only managed one
-	if groups, err := r.Groups(ctx); err == nil {
-		var managed []string
-		for _, g := range groups {
-			if strings.Contains(g.Comment, ManagedMarker) {
-				managed = append(managed, g.GroupID)
-			}
-		}
-		if len(managed) == 1 {
-			ex.Group = managed[0]
-		}
-	}
+	ex.Group = managedGroup(ctx, r)
 
 	take := func(name string, p *string, v, dflt string, ok bool) {
 		if v == "" || !ok || in.IsExplicit(name) || *p == v {
@@ -185,6 +169,60 @@ func adopt(ctx context.Context, r *reader, in Inputs) (Inputs, *Existing) {
 	}
 	r.in = in
 	return in, ex
+}
+
+// adoptPVE adopts the realm and group from the Proxmox side alone (for
+// listing realm users without reading Authentik).
+func adoptPVE(ctx context.Context, r *reader, in Inputs) Inputs {
+	if !in.IsExplicit(InputRealm) {
+		if name := managedRealm(ctx, r); name != "" {
+			in.Realm = name
+		}
+	}
+	if !in.IsExplicit(InputGroup) {
+		if g := managedGroup(ctx, r); g != "" {
+			in.Group = g
+		}
+	}
+	return in
+}
+
+// managedRealm is the only openid realm marked as managed, "" when there
+// is none or more than one.
+func managedRealm(ctx context.Context, r *reader) string {
+	list, err := r.Realms(ctx)
+	if err != nil {
+		return ""
+	}
+	var managed []string
+	for _, s := range list {
+		if s.Type == "openid" && strings.Contains(s.Comment, ManagedMarker) {
+			managed = append(managed, s.Realm)
+		}
+	}
+	if len(managed) == 1 {
+		return managed[0]
+	}
+	return ""
+}
+
+// managedGroup is the only Proxmox group marked as managed, "" when there
+// is none or more than one.
+func managedGroup(ctx context.Context, r *reader) string {
+	groups, err := r.Groups(ctx)
+	if err != nil {
+		return ""
+	}
+	var managed []string
+	for _, g := range groups {
+		if strings.Contains(g.Comment, ManagedMarker) {
+			managed = append(managed, g.GroupID)
+		}
+	}
+	if len(managed) == 1 {
+		return managed[0]
+	}
+	return ""
 }
 
 // slugFromIssuer is the application slug the realm's issuer URL names

@@ -28,6 +28,9 @@ type Engine struct {
 	lookup func(ctx context.Context, host string) ([]string, error)
 
 	state *State // last check pass (Preflight → Plan reuse it)
+	// pveOnly: the inputs adopted from Proxmox alone (RealmUserGroups
+	// before any check pass).
+	pveOnly *Inputs
 }
 
 // Connect builds both clients from c (no network I/O). Bad input gives a
@@ -107,6 +110,9 @@ func (e *Engine) Inputs() Inputs {
 	if e.state != nil {
 		return e.state.In
 	}
+	if e.pveOnly != nil {
+		return *e.pveOnly
+	}
 	return e.in
 }
 
@@ -130,19 +136,19 @@ func stages() [][]step {
 
 // check runs the checks of steps concurrently on a fresh State.
 func (e *Engine) check(ctx context.Context, in Inputs, steps []step) *State {
-	return e.checkState(ctx, e.newState(ctx, in), steps)
+	return e.checkState(ctx, e.newState(ctx, in, ""), steps)
 }
 
 // newState starts a check pass. With in.AdoptExisting the existing managed
 // setup is read first (memoised: the checks reuse the reads) and fills the
 // inputs not given explicitly.
-func (e *Engine) newState(ctx context.Context, in Inputs) *State {
+func (e *Engine) newState(ctx context.Context, in Inputs, mode string) *State {
 	rd := newReader(e.c, in)
 	var ex *Existing
 	if in.Validate() == nil {
-		in, ex = adopt(ctx, rd, in)
+		in, ex = adopt(ctx, rd, in, mode == "")
 	}
-	s := &State{In: in, e: e, now: e.now(), rd: rd}
+	s := &State{In: in, e: e, now: e.now(), rd: rd, mode: mode}
 	s.Facts.Existing = ex
 	s.Facts.Inputs = in
 	return s
@@ -399,8 +405,7 @@ func (e *Engine) PlanUsers(ctx context.Context, users []string) (*Plan, error) {
 	if len(users) == 0 {
 		return nil, &UsageError{Flag: "--user", Detail: "name at least one Authentik user (username or email)"}
 	}
-	s := e.newState(ctx, in)
-	s.mode = "users"
+	s := e.newState(ctx, in, "users")
 	e.checkState(ctx, s, []step{preflightStep{}, providerLookup{}, realmStep{}, groupStep{}, usersStep{}})
 	e.state = s
 	if err := ctx.Err(); err != nil {
@@ -473,9 +478,16 @@ func (e *Engine) RealmUserGroups(ctx context.Context) ([]RealmUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.state == nil && e.in.AdoptExisting && e.pveOnly == nil {
+		// no check pass yet: the realm and group from Proxmox alone
+		rd := newReader(e.c, e.in)
+		rd.pveLogin.get(func() (struct{}, error) { return struct{}{}, nil }) // logged in above
+		in := adoptPVE(ctx, rd, e.in)
+		e.pveOnly = &in
+	}
 	var out []RealmUser
 	for _, u := range us {
-		if strings.HasSuffix(u.UserID, "@"+e.in.Realm) {
+		if strings.HasSuffix(u.UserID, "@"+e.Inputs().Realm) {
 			out = append(out, RealmUser{UserID: u.UserID, Groups: append([]string{}, u.Groups...)})
 		}
 	}
@@ -505,5 +517,5 @@ func (e *Engine) LoginURL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", &UsageError{Flag: "--proxmox-url / PROXMOX_VE_ENDPOINT", Detail: err.Error()}
 	}
-	return e.c.Proxmox.OpenIDAuthURL(ctx, e.in.Realm, origin)
+	return e.c.Proxmox.OpenIDAuthURL(ctx, e.Inputs().Realm, origin)
 }

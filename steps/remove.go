@@ -67,8 +67,7 @@ func (removeReads) Pending(*State) bool                               { return f
 // created in it, and the group it created (with its ACL entry). Everything
 // else is listed as kept. Nothing is written.
 func (e *Engine) PlanRemove(ctx context.Context) (*Plan, error) {
-	s := e.newState(ctx, e.in)
-	s.mode = "remove"
+	s := e.newState(ctx, e.in, "remove")
 	e.checkState(ctx, s, []step{preflightStep{}, removeReads{}})
 	e.state = s
 	if err := ctx.Err(); err != nil {
