@@ -140,6 +140,9 @@ func (a *accessible) run() error {
 		return errors.New("could not read both servers: fix the ✗ items and run pvesso again")
 	}
 	a.cl = msg.clients
+	if msg.inputs != nil {
+		a.in = *msg.inputs
+	}
 	if setupExists(msg.facts) {
 		return a.menu(msg)
 	}

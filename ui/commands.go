@@ -131,6 +131,14 @@ func discover(ctx context.Context, gen int, conn steps.Conn, in steps.Inputs, op
 			}
 			return msg
 		}
+		if ex := msg.facts.Existing; ex != nil && (ex.Realm != "" || ex.AppSlug != "" || ex.SubjectMode != "") {
+			// a rerun: prefill from what exists (flags and the config
+			// file still win; they are the explicit inputs)
+			adopted := e.Inputs()
+			adopted.AllNodes = in.AllNodes
+			in = adopted
+			msg.inputs = &adopted
+		}
 		if msg.facts.RealmExists || msg.facts.ProviderExists || msg.facts.ApplicationExists {
 			r := readStatus(ctx, 0, clients, in, opts)().(statusReadMsg)
 			msg.status, msg.realmUsers = r.status, r.realmUsers

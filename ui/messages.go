@@ -53,6 +53,9 @@ type discoveredMsg struct {
 	status     *steps.Plan // nil when nothing exists yet
 	akUsers    []steps.UserInfo
 	realmUsers []steps.RealmUser
+	// inputs are the choices with the existing managed setup's settings
+	// adopted (steps.Inputs.Adopting); nil when no managed setup was found.
+	inputs *steps.Inputs
 	// tfa is set when Proxmox answered the password login with a
 	// second-factor challenge (its methods; may be empty): the wizard
 	// asks for the code on the Proxmox screen.

@@ -241,6 +241,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err == nil && msg.clients != nil {
 			m.clients = msg.clients
 			m.facts = msg.facts
+			if msg.inputs != nil && m.cur == scrDiscover {
+				m.inputs = *msg.inputs
+			}
 		}
 		return m, m.routeDiscovered(msg)
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,6 +144,14 @@ func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.U
 	for _, u := range in.RedirectURIs {
 		extra[origin(u)] = true
 	}
+	// On a rerun without a choice of nodes, the nodes checked are those
+	// already registered (the existing setup's redirect URIs).
+	rerun := f.Existing != nil && len(f.Existing.RedirectURIs) > 0 && !in.AllNodes && len(in.RedirectURIs) == 0
+	if rerun {
+		for _, u := range f.Existing.RedirectURIs {
+			extra[origin(u)] = true
+		}
+	}
 	selfListed := false
 	for _, n := range f.Nodes {
 		for _, o := range n.Origins {
@@ -161,7 +170,7 @@ func newOptionsScreen(c *common, in steps.Inputs, f steps.Facts, users []steps.U
 			case origin(o) == self:
 				it.fixed, it.checked = true, true
 				it.detail += "  (this URL)"
-			case in.AllNodes || len(in.RedirectURIs) == 0 || extra[origin(o)]:
+			case in.AllNodes || (len(in.RedirectURIs) == 0 && !rerun) || extra[origin(o)]:
 				it.checked = true
 			}
 			if !n.Online {
@@ -350,6 +359,17 @@ func (s *optionsScreen) inputs() steps.Inputs {
 	}
 	if len(s.people.items) > 0 {
 		in.Users = s.people.checkedValues()
+	}
+	if in.AdoptExisting {
+		// what this screen shows is what the user chose: prefilled from
+		// the existing setup on a rerun, and a change here must win
+		explicit := slices.Clone(in.Explicit)
+		for _, n := range []string{steps.InputRealm, steps.InputGroup, steps.InputSubjectMode, steps.InputUsernameClaim, steps.InputSigningKey} {
+			if !slices.Contains(explicit, n) {
+				explicit = append(explicit, n)
+			}
+		}
+		in.Explicit = explicit
 	}
 	return in
 }
