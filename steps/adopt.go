@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pvesso/pvesso/proxmox"
 )
@@ -74,6 +75,15 @@ func adopt(ctx context.Context, r *reader, in Inputs, keyName bool) (Inputs, *Ex
 	}
 	ex := &Existing{}
 	def := DefaultInputs()
+	// the reads that do not depend on the realm go out at once (memoised:
+	// the check pass that follows reuses them)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = r.Providers(ctx) })
+	wg.Go(func() { _, _ = r.Groups(ctx) })
+	if keyName {
+		wg.Go(func() { _, _ = r.KeyPairs(ctx) })
+	}
+	defer wg.Wait()
 	// 1. the realm: the only managed openid realm, unless --realm names one
 	if !in.IsExplicit(InputRealm) {
 		if name := managedRealm(ctx, r); name != "" {
