@@ -36,6 +36,9 @@ func TestE2ERerunWithoutConfigKeepsExistingSetup(t *testing.T) {
 	if !strings.Contains(r.stdout, "nothing to do") || !strings.Contains(r.stdout, "realm       sso: ok") {
 		t.Errorf("--plan without config proposes changes:\n%s", r.stdout)
 	}
+	if !strings.Contains(r.stdout, "kept from the existing setup") || !strings.Contains(r.stdout, "--subject-mode user_username") {
+		t.Errorf("the plan does not say what it kept:\n%s", r.stdout)
+	}
 	r = f.run(nil, "setup")
 	expectCode(t, r, 0)
 	if !strings.Contains(r.stdout, "nothing to do") {

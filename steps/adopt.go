@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -248,4 +249,27 @@ func slugFromIssuer(r *reader, realm *proxmox.Realm) string {
 		return ""
 	}
 	return slug
+}
+
+// adoptedValue is the value an adopted input took, for the plan's note.
+func adoptedValue(in Inputs, ex *Existing, name string) string {
+	switch name {
+	case InputRealm:
+		return in.Realm
+	case InputGroup:
+		return in.Group
+	case InputAppSlug:
+		return in.AppSlug
+	case InputAppName:
+		return strconv.Quote(in.AppName)
+	case InputSubjectMode:
+		return in.SubjectMode
+	case InputUsernameClaim:
+		return in.UsernameClaim
+	case InputSigningKey:
+		return strconv.Quote(ex.SigningKey)
+	case InputDefaultRealm:
+		return "(on)"
+	}
+	return ""
 }

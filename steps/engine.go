@@ -249,6 +249,13 @@ func buildPlan(s *State, steps []step) *Plan {
 	if login != nil {
 		p.Items = append(p.Items, login.Plan(s)...)
 	}
+	if ex := s.Facts.Existing; ex != nil && len(ex.Adopted) > 0 && s.mode == "" {
+		var kept []string
+		for _, n := range ex.Adopted {
+			kept = append(kept, "--"+n+" "+adoptedValue(s.In, ex, n))
+		}
+		p.Notes = append(p.Notes, "kept from the existing setup (not given as flags or in the config file): "+strings.Join(kept, ", "))
+	}
 	for _, d := range s.departed {
 		p.Notes = append(p.Notes, "redirect URI "+d+" is registered but matches no current node or input; kept (remove it in authentik if the node is gone)")
 	}
