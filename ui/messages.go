@@ -3,6 +3,9 @@ package ui
 import (
 	"context"
 
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/pvesso/pvesso/internal/tlstrust"
 	"github.com/pvesso/pvesso/steps"
 	"github.com/pvesso/pvesso/ui/browser"
@@ -204,3 +207,14 @@ type gotoApplyMsg struct {
 // rememberedMsg reports a config write (saveRemembered); a failure is
 // logged, the wizard goes on.
 type rememberedMsg struct{ err error }
+
+// tick advances a screen's spinner while its work runs; once it stops, the
+// tick is dropped so the spinner stops asking for frames.
+func tick(sp *spinner.Model, active bool, msg spinner.TickMsg) tea.Cmd {
+	if !active {
+		return nil
+	}
+	var cmd tea.Cmd
+	*sp, cmd = sp.Update(msg)
+	return cmd
+}

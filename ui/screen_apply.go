@@ -137,12 +137,7 @@ func (s *applyScreen) row(step, title string) *applyRow {
 func (s *applyScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if !s.running {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.running, msg)
 	case applyStartedMsg:
 		if msg.gen != s.gen {
 			msg.cancel()

@@ -49,12 +49,7 @@ func (s *checksScreen) ok() bool { return s.err == nil && s.report != nil && s.r
 func (s *checksScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if !s.busy {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.busy, msg)
 	case checksDoneMsg:
 		if msg.gen != s.gen {
 			return nil
@@ -69,9 +64,9 @@ func (s *checksScreen) update(msg tea.Msg) tea.Cmd {
 			return func() tea.Msg { return gotoPlanMsg{mode: planSetup} }
 		case key.Matches(msg, key.NewBinding(key.WithKeys("r"))):
 			return s.init()
-		case key.Matches(msg, kDown, key.NewBinding(key.WithKeys("j"))):
+		case key.Matches(msg, kLineDown):
 			s.scroll++
-		case key.Matches(msg, kUp, key.NewBinding(key.WithKeys("k"))):
+		case key.Matches(msg, kLineUp):
 			if s.scroll > 0 {
 				s.scroll--
 			}

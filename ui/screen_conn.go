@@ -289,12 +289,7 @@ func (s *connScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case spinner.TickMsg:
-		if s.state != connProbing {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.state == connProbing, msg)
 	case probeDoneMsg:
 		if msg.side != s.side || msg.gen != s.gen || s.state != connProbing {
 			return nil

@@ -43,12 +43,7 @@ func (s *discoverScreen) handleBack() bool   { s.gen++; return false }
 func (s *discoverScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if !s.busy {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.busy, msg)
 	case discoveredMsg:
 		if msg.gen != s.gen {
 			return nil

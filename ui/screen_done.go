@@ -77,13 +77,7 @@ func (s *doneScreen) handleBack() bool   { return true } // nothing to go back t
 func (s *doneScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if s.state != loginOpening && s.state != loginWaiting && s.state != loginAdding {
-			// keep ticking slowly only while something runs
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.state == loginOpening || s.state == loginWaiting || s.state == loginAdding, msg)
 	case realmUsersMsg:
 		return s.onUsers(msg)
 	case loginURLMsg:

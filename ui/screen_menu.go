@@ -106,11 +106,11 @@ func (s *menuScreen) update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(k, kUp, key.NewBinding(key.WithKeys("k"))):
+	case key.Matches(k, kLineUp):
 		if s.cursor > 0 {
 			s.cursor--
 		}
-	case key.Matches(k, kDown, key.NewBinding(key.WithKeys("j"))):
+	case key.Matches(k, kLineDown):
 		if s.cursor < len(s.entries)-1 {
 			s.cursor++
 		}

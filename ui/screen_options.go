@@ -412,6 +412,10 @@ var (
 	kRight    = key.NewBinding(key.WithKeys("right"))
 	kUp       = key.NewBinding(key.WithKeys("up"))
 	kDown     = key.NewBinding(key.WithKeys("down"))
+	// kLineUp/kLineDown move through lists and scroll long screens; they
+	// also take vi's k/j where no text field has focus.
+	kLineUp   = key.NewBinding(key.WithKeys("up", "k"))
+	kLineDown = key.NewBinding(key.WithKeys("down", "j"))
 	kSpace    = key.NewBinding(key.WithKeys(" "))
 	kEnter    = key.NewBinding(key.WithKeys("enter"))
 )

@@ -84,12 +84,7 @@ func (s *planScreen) canApply() bool {
 func (s *planScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if !s.busy {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.busy, msg)
 	case planReadyMsg:
 		if msg.gen != s.gen {
 			return nil
@@ -131,9 +126,9 @@ func (s *planScreen) update(msg tea.Msg) tea.Cmd {
 			}
 		case key.Matches(msg, key.NewBinding(key.WithKeys("r"))):
 			return s.init()
-		case key.Matches(msg, kDown, key.NewBinding(key.WithKeys("j"))):
+		case key.Matches(msg, kLineDown):
 			s.scroll++
-		case key.Matches(msg, kUp, key.NewBinding(key.WithKeys("k"))):
+		case key.Matches(msg, kLineUp):
 			if s.scroll > 0 {
 				s.scroll--
 			}

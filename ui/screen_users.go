@@ -68,12 +68,7 @@ func (s *usersScreen) handleBack() bool   { return s.busy }
 func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if !s.busy {
-			return nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return cmd
+		return tick(&s.spin, s.busy, msg)
 	case usersAddedMsg:
 		if msg.gen != s.gen {
 			return nil
@@ -93,9 +88,9 @@ func (s *usersScreen) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		switch {
-		case key.Matches(msg, kUp, key.NewBinding(key.WithKeys("k"))):
+		case key.Matches(msg, kLineUp):
 			s.list.move(-1)
-		case key.Matches(msg, kDown, key.NewBinding(key.WithKeys("j"))):
+		case key.Matches(msg, kLineDown):
 			s.list.move(1)
 		case key.Matches(msg, kSpace, key.NewBinding(key.WithKeys("x"))):
 			s.list.toggle()
